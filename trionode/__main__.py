@@ -1,0 +1,94 @@
+"""Command line: flags -> Config -> trio.run(node.serve).
+
+Exit codes: 0 clean shutdown (or --help/--version), 1 the node could not use its data
+(DataDirError, WalCorruptError), 2 bad flags or environment, 130 interrupted before the
+node's own SIGINT handling took over.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import trio
+from structlog.typing import FilteringBoundLogger
+
+from .config import InfoRequested, parse_config
+from .errors import ConfigError, DataDirError, WalCorruptError
+from .log import configure_logging
+
+__all__ = ["main"]
+
+_DATA_ERRORS = (DataDirError, WalCorruptError)
+_FD_CEILING = 1 << 20  # Linux's default nr_open, for when the hard limit is unlimited
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings: list[str] = []
+    try:
+        config = parse_config(list(sys.argv[1:] if argv is None else argv), os.environ,
+                              warnings.append)
+    except InfoRequested as info:
+        sys.stdout.write(info.text)
+        return 0
+    except ConfigError as exc:
+        sys.stderr.write(f"trionode: {exc}\n")
+        return 2
+    log = configure_logging(config.log_format, config.log_level, config.name)
+    for warning in warnings:  # held back until the log format was known
+        log.warning(warning)
+    _raise_fd_limit(log)
+    from .node import serve  # lazily: the node pulls in the whole server
+
+    try:
+        trio.run(serve, config, log)
+    except (KeyboardInterrupt, *_DATA_ERRORS, BaseExceptionGroup) as exc:
+        return _exit_code(exc, log)
+    return 0
+
+
+def _exit_code(exc: BaseException, log: FilteringBoundLogger) -> int:
+    """Known ways to stop -> exit code; anything else is a bug and keeps its traceback."""
+    leaves = _leaves(exc)
+    if not all(isinstance(leaf, (KeyboardInterrupt, *_DATA_ERRORS)) for leaf in leaves):
+        raise exc
+    data_errors = [leaf for leaf in leaves if isinstance(leaf, _DATA_ERRORS)]
+    for error in data_errors:
+        log.error("cannot start", error=str(error), kind=type(error).__name__)
+    if data_errors:
+        return 1
+    log.info("interrupted")
+    return 130
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    # Nurseries wrap what escapes them in exception groups, possibly nested.
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def _raise_fd_limit(log: FilteringBoundLogger) -> None:
+    """Soft RLIMIT_NOFILE -> hard: every watcher holds a connection, and there may be tens
+    of thousands of them."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return
+    infinity = resource.RLIM_INFINITY
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # An unlimited hard limit cannot become the soft one on Linux (nr_open caps it).
+    target = _FD_CEILING if hard == infinity else hard
+    if soft == infinity or soft >= target:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as exc:
+        log.warning("cannot raise the open file limit", soft=soft, hard=hard, error=str(exc))
+    else:
+        log.debug("raised the open file limit", old=soft, new=target)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
