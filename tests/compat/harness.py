@@ -1,0 +1,387 @@
+"""Side-by-side harness: processes, a raw HTTP client, and the sequence runner.
+
+The same request sequence runs against a reference etcd 3.4 and against the target
+(trionode, or a second etcd when TRIONODE_COMPAT_TARGET=etcd). Each server gets its own
+captures ({m0}, {x1}, ...) so later requests can refer to indexes that earlier responses
+produced; normalize.py then makes the two transcripts comparable.
+
+Requests are written on raw sockets (one connection per request, `Connection: close`) so
+that what is sent is exactly what the step says, malformed or not.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+TARGET_ENV = "TRIONODE_COMPAT_TARGET"
+REPO = Path(__file__).resolve().parents[2]
+
+
+# ---------------------------------------------------------------- processes
+
+def free_port() -> int:
+    """A port the OS just handed out (bound to 0, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclasses.dataclass
+class Server:
+    label: str                    # "reference" or "target"
+    kind: str                     # "etcd" or "trionode"
+    port: int
+    proc: subprocess.Popen
+    data_dir: Path
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, n: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return "<no log>"
+
+    def stop(self) -> None:
+        """End the process by its PID; escalate to SIGKILL if it lingers."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def _cluster_args(name: str, data_dir: Path, port: int, peer: int) -> list[str]:
+    client, peer_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer}"
+    return ["--name", name, "--data-dir", str(data_dir),
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+            "--initial-cluster", f"{name}={peer_url}"]
+
+
+def start_server(label: str, kind: str, name: str, timeout: float = 20.0) -> Server:
+    """Start one etcd or trionode on fresh ports and a fresh data dir; wait for /health."""
+    root = Path(tempfile.mkdtemp(prefix=f"compat-{label}-"))
+    data_dir, log_path = root / "data", root / "log"
+    port, peer = free_port(), free_port()
+    if kind == "etcd":
+        argv = ["etcd", "--enable-v2", *_cluster_args(name, data_dir, port, peer)]
+    else:
+        argv = [sys.executable, "-m", "trionode", *_cluster_args(name, data_dir, port, peer)]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                                stdin=subprocess.DEVNULL)
+    server = Server(label, kind, port, proc, data_dir, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            server.stop()
+            raise RuntimeError(f"{label} {kind} exited with {proc.returncode} before "
+                               f"serving:\n{' '.join(argv)}\n{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(server.url + "/health", timeout=1) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{label} {kind} did not answer /health within {timeout}s:\n"
+                       f"{' '.join(argv)}\n{server.log_tail()}")
+
+
+def target_kind() -> str:
+    kind = os.environ.get(TARGET_ENV, "trionode").strip() or "trionode"
+    if kind not in ("etcd", "trionode"):
+        raise ValueError(f"{TARGET_ENV} must be 'etcd' or 'trionode', not {kind!r}")
+    return kind
+
+
+# ---------------------------------------------------------------- raw HTTP
+
+@dataclasses.dataclass
+class Response:
+    status: int                         # 0 when nothing parseable came back
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    sent_at: float                      # wall clock, for expiration checks
+    done_at: float
+    complete: bool = True               # False: timed out / cut off by us
+    error: str = ""
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def _dechunk(data: bytes) -> tuple[bytes, bool]:
+    """Decode as many complete chunks as `data` holds; True once the last chunk is seen."""
+    out, pos = bytearray(), 0
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            return bytes(out), False
+        size = int(data[pos:eol].split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return bytes(out), True
+        if len(data) < eol + 2 + size + 2:
+            return bytes(out), False
+        out += data[eol + 2:eol + 2 + size]
+        pos = eol + 2 + size + 2
+
+
+def parse_response(buf: bytes, head: bool) -> tuple[Response | None, bool]:
+    """Parse what has arrived so far: (response or None if headers incomplete, complete?)."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None, False
+    lines = buf[:end].decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    headers = [tuple(s.strip() for s in ln.split(":", 1)) for ln in lines[1:] if ":" in ln]
+    resp = Response(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, b"", 0, 0)
+    rest = buf[end + 4:]
+    if head or resp.status in (204, 304) or 100 <= resp.status < 200:
+        return resp, True
+    if (resp.header("Transfer-Encoding") or "").lower() == "chunked":
+        resp.body, done = _dechunk(rest)
+        return resp, done
+    length = resp.header("Content-Length")
+    if length is not None:
+        resp.body = rest[:int(length)]
+        return resp, len(rest) >= int(length)
+    resp.body = rest
+    return resp, False                  # until EOF
+
+
+def build_request(port: int, method: str, target: str, headers, body: bytes) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers]
+    if body or method in ("PUT", "POST"):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def exchange(port: int, raw: bytes, *, head: bool = False, timeout: float = 5.0,
+             stop_after_lines: int | None = None,
+             on_headers: threading.Event | None = None) -> Response:
+    """Send raw request bytes; read until the response is complete, EOF or timeout.
+
+    stop_after_lines: for stream watches, stop once the body holds that many lines.
+    on_headers: set as soon as the status line and headers have arrived.
+    """
+    sent_at = time.time()
+    buf, resp, complete, error = b"", None, False, ""
+    deadline = time.monotonic() + timeout
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(raw)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                error = "timeout"
+                break
+            sock.settimeout(left)
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                error = "timeout"
+                break
+            except OSError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                break
+            if not data:
+                complete = True if resp is not None else complete
+                break
+            buf += data
+            resp, complete = parse_response(buf, head)
+            if resp is not None and on_headers is not None:
+                on_headers.set()
+            if complete:
+                break
+            if (resp is not None and stop_after_lines is not None
+                    and resp.body.count(b"\n") >= stop_after_lines):
+                error = "closed by harness after the expected stream events"
+                break
+    if resp is None:
+        resp, complete = parse_response(buf, head)
+    if on_headers is not None:
+        on_headers.set()
+    if resp is None:
+        resp = Response(0, "", [], buf, 0, 0, error=error or "no response")
+    resp.sent_at, resp.done_at = sent_at, time.time()
+    resp.complete, resp.error = bool(complete), resp.error or error
+    return resp
+
+
+# ---------------------------------------------------------------- steps
+
+@dataclasses.dataclass(frozen=True)
+class Req:
+    """One request. target/body may hold {p} (the sequence's key prefix) and captures:
+    {mN} node.modifiedIndex, {cN} node.createdIndex, {xN} X-Etcd-Index, {kN} node.key
+    of step N's response, optionally with +k/-k ({x3+1})."""
+    method: str
+    target: str
+    body: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    shape: bool = False                 # compare JSON structure only (stats, members, ...)
+    only_prefix: bool = False           # root listings: keep only this sequence's subtree
+    timeout: float = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Watch:
+    """Start a request in the background (a watch); its response is compared where it
+    stands in the sequence. lines=N: a stream watch, cut after N events."""
+    name: str
+    target: str
+    lines: int | None = None
+    timeout: float = 6.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Collect:
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Bulk:
+    """Many writes, one connection each, only their statuses checked (history filler)."""
+    count: int
+    target: str
+    body: str = "value=x"
+
+
+FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
+
+
+def get(target, **kw):
+    return Req("GET", "/v2/keys" + target, **kw)
+
+
+def put(target, body="", **kw):
+    return Req("PUT", "/v2/keys" + target, body, kw.pop("headers", FORM), **kw)
+
+
+def post(target, body="", **kw):
+    return Req("POST", "/v2/keys" + target, body, kw.pop("headers", FORM), **kw)
+
+
+def delete(target, **kw):
+    return Req("DELETE", "/v2/keys" + target, **kw)
+
+
+def req(method, target, body="", **kw):
+    return Req(method, target, body, **kw)
+
+
+# ---------------------------------------------------------------- running
+
+_CAPTURE = re.compile(r"\{(p|[mcxk]\d+)([+-]\d+)?\}")
+
+
+def _capture(resp: Response | None, what: str) -> str:
+    if resp is None:
+        return "CAPTURE-MISSING"
+    if what == "x":
+        return resp.header("X-Etcd-Index") or "CAPTURE-MISSING"
+    try:
+        node = json.loads(resp.body.splitlines()[0])["node"]
+        return str(node[{"m": "modifiedIndex", "c": "createdIndex", "k": "key"}[what]])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "CAPTURE-MISSING"
+
+
+def expand(text: str, prefix: str, results: list) -> str:
+    def sub(m):
+        if m.group(1) == "p":
+            return prefix
+        value = _capture(results[int(m.group(1)[1:])], m.group(1)[0])
+        if m.group(2) and value.isdigit():
+            value = str(int(value) + int(m.group(2)))
+        return value
+    return _CAPTURE.sub(sub, text)
+
+
+def run_sequence(server: Server, steps, prefix: str) -> list:
+    """Run steps in order on one server; one entry per step (None for Sleep/Bulk)."""
+    results: list = []
+    pending: dict[str, tuple[concurrent.futures.Future, int]] = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        for step in steps:
+            if isinstance(step, Req):
+                body = expand(step.body, prefix, results).encode()
+                raw = build_request(server.port, step.method,
+                                    expand(step.target, prefix, results), step.headers, body)
+                results.append(exchange(server.port, raw, head=step.method == "HEAD",
+                                        timeout=step.timeout))
+            elif isinstance(step, Watch):
+                raw = build_request(server.port, "GET",
+                                    expand(step.target, prefix, results), (), b"")
+                ready = threading.Event()
+                fut = pool.submit(exchange, server.port, raw, timeout=step.timeout,
+                                  stop_after_lines=step.lines, on_headers=ready)
+                ready.wait(2.0)
+                time.sleep(0.05)        # let the server finish registering the watcher
+                pending[step.name] = (fut, len(results))
+                results.append(None)
+            elif isinstance(step, Collect):
+                fut, at = pending.pop(step.name)
+                results[at] = fut.result()
+                results.append(None)
+            elif isinstance(step, Sleep):
+                time.sleep(step.seconds)
+                results.append(None)
+            elif isinstance(step, Bulk):
+                target = expand(step.target, prefix, results)
+                statuses = set()
+                for _ in range(step.count):
+                    raw = build_request(server.port, "PUT", target, FORM, step.body.encode())
+                    statuses.add(exchange(server.port, raw).status)
+                results.append(statuses)
+            else:
+                raise TypeError(step)
+        for name, (fut, at) in pending.items():
+            results[at] = fut.result()
+    return results
+
+
+def run_pair(ref: Server, tgt: Server, steps, prefix: str) -> tuple[list, list]:
+    """Run the sequence on both servers at once (halves the time of sleeping steps)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        a = pool.submit(run_sequence, ref, steps, prefix)
+        b = pool.submit(run_sequence, tgt, steps, prefix)
+        return a.result(), b.result()
+
+
+def etcdctl_available() -> bool:
+    return shutil.which("etcdctl") is not None
