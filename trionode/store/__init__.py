@@ -1,0 +1,13 @@
+"""The pure v2 key space: tree, TTLs, events, watchers, history, stats, snapshots.
+
+No clock, no I/O: writes come in as replicated Commands (expirations already absolute),
+reads take the caller's `now_ns` only to print `ttl`.
+"""
+
+from .event import Event
+from .snapshot import SnapshotError
+from .stats import StoreStats
+from .store import Store
+from .watch import STREAM_LIMIT, Watcher
+
+__all__ = ["Store", "Event", "Watcher", "StoreStats", "SnapshotError", "STREAM_LIMIT"]

@@ -1,0 +1,101 @@
+"""Nodes of the v2 key space and the rules for walking them (v2-spec §1.1, §1.4).
+
+A node is a file (children is None, value is its string) or a directory (children is a
+dict name -> Node, in insertion order, value unused ""). Every node knows its full path,
+because keys are what every response prints and what the TTL heap orders by.
+
+Invariant: a node object is never changed after it is linked into the tree, except that a
+directory's children dict grows and shrinks. Any other change (update, CAS, a TTL change
+on a directory) links a fresh node in its place. So an old node is a faithful `prevNode`
+snapshot for free, and a TTL heap entry is live exactly while its node is still the one
+found at its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+__all__ = ["Node", "MIN_EXPIRATION", "find", "descendant", "subtree_paths", "iter_nodes"]
+
+#: etcd treats an expiration before 2000-01-01T00:00:00Z as "permanent" when a node is
+#: created (v2store internalCreate: such times come from JSON zero values).
+MIN_EXPIRATION = 946_684_800 * 1_000_000_000
+
+
+class Node:
+    __slots__ = ("path", "value", "children", "created", "modified", "expiration")
+
+    def __init__(
+        self,
+        path: str,
+        value: str,
+        children: dict[str, Node] | None,
+        created: int,
+        modified: int,
+        expiration: int | None,
+    ) -> None:
+        self.path = path
+        self.value = value
+        self.children = children
+        self.created = created
+        self.modified = modified
+        self.expiration = expiration
+
+    def __repr__(self) -> str:
+        kind = "dir" if self.children is not None else repr(self.value)
+        return f"Node({self.path} {kind} c={self.created} m={self.modified} exp={self.expiration})"
+
+
+def find(root: Node, path: str) -> Node | None:
+    """The node at a clean `path`, or None (no error detail: for internal bookkeeping)."""
+    if path == "/":
+        return root
+    node = root
+    for name in path[1:].split("/"):
+        children = node.children
+        if children is None:
+            return None
+        node = children.get(name)  # type: ignore[assignment]
+        if node is None:
+            return None
+    return node
+
+
+def subtree_paths(node: Node, limit: int) -> list[str] | None:
+    """Paths of `node` and everything under it, or None when there are more than `limit`."""
+    out = [node.path]
+    stack = [node]
+    while stack:
+        children = stack.pop().children
+        if children:
+            for child in children.values():
+                out.append(child.path)
+                if child.children:
+                    stack.append(child)
+            if len(out) > limit:
+                return None
+    return out if len(out) <= limit else None
+
+
+def descendant(node: Node, path: str) -> Node | None:
+    """The node at `path` inside the (possibly detached) subtree rooted at `node`."""
+    if path == node.path:
+        return node
+    for name in path[len(node.path) + 1 :].split("/"):
+        children = node.children
+        if children is None:
+            return None
+        node = children.get(name)  # type: ignore[assignment]
+        if node is None:
+            return None
+    return node
+
+
+def iter_nodes(root: Node) -> Iterator[Node]:
+    """Every node, parents before children (depth first, insertion order)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node.children:
+            stack.extend(reversed(node.children.values()))
