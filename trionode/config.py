@@ -68,10 +68,8 @@ class Url:
         scheme, sep, rest = text.partition("://")
         if not sep or scheme.lower() not in ("http", "https"):
             raise ConfigError(f"URL scheme must be http or https: {text}")
-        if any(c in rest for c in "/?#"):
-            raise ConfigError(f"URL must not contain a path: {text}")
-        if "@" in rest:
-            raise ConfigError(f"URL must not contain user info: {text}")
+        if any(c in rest for c in "/?#@"):
+            raise ConfigError(f"URL must not contain a path or user info: {text}")
         return cls(scheme.lower(), *_split_host_port(rest))
 
     def __str__(self) -> str:
@@ -141,8 +139,8 @@ class Config:
         if not self.initial_cluster:
             derived = tuple((self.name, url) for url in self.initial_advertise_peer_urls)
             object.__setattr__(self, "initial_cluster", derived)
-        self._validate_urls()
         self._validate_values()
+        self._validate_urls()
 
     def _validate_urls(self) -> None:
         for flag in ("listen-client-urls", "advertise-client-urls", "listen-peer-urls",
@@ -164,8 +162,8 @@ class Config:
         _check_choice("log-level", self.log_level, LOG_LEVELS)
         if self.discovery is not None and not self.discovery.startswith(("http://", "https://")):
             raise ConfigError(f"--discovery must be an http(s) URL: {self.discovery}")
-        for flag, value in (("snapshot-count", self.snapshot_count), ("max-history", self.max_history)):
-            if value < 1:
+        for flag in ("snapshot-count", "max-history"):
+            if (value := getattr(self, flag.replace("-", "_"))) < 1:
                 raise ConfigError(f"--{flag} must be >0 (set to {value})")
         if any(not origin for origin in self.cors):
             raise ConfigError("--cors: empty origin")
@@ -267,7 +265,8 @@ FLAGS: tuple[Flag, ...] = (
          "listened on unless -peer-bind-addr.", True, "initial-advertise-peer-urls"),
     Flag("peer-bind-addr", _bind, "-peer-addr", "[0.4] Peer listen host[:port] (port from "
          "-peer-addr).", True, "listen-peer-urls"),
-    Flag("peers", lambda raw: tuple(str(_host_port(i)) for i in _items(raw)), "", "[0.4] Peers to join: host:port,...", True),
+    Flag("peers", lambda raw: tuple(str(_host_port(item)) for item in _items(raw)), "",
+         "[0.4] Peers to join: host:port,...", True),
     Flag("peer-heartbeat-interval", _int, "100", "[0.4] --heartbeat-interval.", True,
          "heartbeat-interval"),
     Flag("peer-election-timeout", _int, "1000", "[0.4] --election-timeout.", True,
