@@ -1,0 +1,21 @@
+"""Durable storage: the Raft WAL, snapshots and the data dir's identity and lock.
+
+Blocking file I/O throughout: the node runs it in a worker thread, never on the trio loop.
+"""
+
+from .datadir import DataDir, member_id_for
+from .records import Entry, HardState, Snapshot
+from .storage import Recovered, Storage
+from .wal import SEGMENT_BYTES, StorageFailedError
+
+__all__ = [
+    "DataDir",
+    "Entry",
+    "HardState",
+    "Recovered",
+    "SEGMENT_BYTES",
+    "Snapshot",
+    "Storage",
+    "StorageFailedError",
+    "member_id_for",
+]
