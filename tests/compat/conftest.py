@@ -7,7 +7,6 @@ every comparison must then pass. The default target is trionode.
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
@@ -15,27 +14,14 @@ from . import harness
 from .normalize import assert_same
 
 
-def _pair(ref_name: str, tgt_name: str):
-    if shutil.which("etcd") is None:
-        pytest.skip("compat suite needs a real etcd 3.4 on PATH (apt-get install etcd-server)")
-    kind = harness.target_kind()
-    started = []
-    try:
-        started.append(harness.start_server("reference", "etcd", ref_name))
-        try:
-            started.append(harness.start_server("target", kind, tgt_name))
-        except RuntimeError as exc:
-            pytest.fail(f"the compat target could not start:\n{exc}", pytrace=False)
-        yield tuple(started)
-    finally:
-        for server in started:
-            server.stop()
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a slower compat test (seconds, not milliseconds)")
 
 
 @pytest.fixture(scope="session")
 def servers():
     """(reference, target), shared by all sequences; each sequence has its own prefix."""
-    yield from _pair("ref", "t")
+    yield from harness.server_pair("ref", "t")
 
 
 @pytest.fixture

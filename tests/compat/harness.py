@@ -26,6 +26,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 TARGET_ENV = "TRIONODE_COMPAT_TARGET"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,6 +116,24 @@ def target_kind() -> str:
     if kind not in ("etcd", "trionode"):
         raise ValueError(f"{TARGET_ENV} must be 'etcd' or 'trionode', not {kind!r}")
     return kind
+
+
+def server_pair(ref_name: str, tgt_name: str):
+    """Generator fixture body: yields (reference, target); always stops both by PID."""
+    if shutil.which("etcd") is None:
+        pytest.skip("compat suite needs a real etcd 3.4 on PATH (apt-get install etcd-server)")
+    kind = target_kind()
+    started = []
+    try:
+        started.append(start_server("reference", "etcd", ref_name))
+        try:
+            started.append(start_server("target", kind, tgt_name))
+        except RuntimeError as exc:
+            pytest.fail(f"the compat target could not start:\n{exc}", pytrace=False)
+        yield tuple(started)
+    finally:
+        for server in started:
+            server.stop()
 
 
 # ---------------------------------------------------------------- raw HTTP
