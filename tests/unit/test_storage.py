@@ -66,16 +66,18 @@ def test_snapshot_compacts_exactly_the_covered_segments(tmp_path):
     fill(storage, 100)
     before = wal_files(tmp_path)
     firsts = [int(name[17:33], 16) for name in before]
-    storage.save_snapshot(Snapshot(47, 1, b"state@47"))
-    # Segment k goes when the next one starts at or below 48; the one holding 48 stays.
-    keep_from = max(k for k in range(len(firsts)) if firsts[k] <= 48)
-    assert wal_files(tmp_path) == before[keep_from:]
-    assert 0 < keep_from < len(before) - 1
-    assert snap_files(tmp_path) == [snapshot_name(1, 47)]
+    assert len(before) > 5
+    # Segment k may go once the snapshot reaches the last index before segment k+1 begins.
+    boundary = firsts[3] - 1
+    storage.save_snapshot(Snapshot(boundary - 1, 1, b"one short"))
+    assert wal_files(tmp_path) == before[2:]
+    storage.save_snapshot(Snapshot(boundary, 1, b"state"))
+    assert wal_files(tmp_path) == before[3:]
+    assert snap_files(tmp_path) == [snapshot_name(1, boundary - 1), snapshot_name(1, boundary)]
     storage.append(batch(101, 2), HardState(1, 1, 102))
     storage.close()
     recovered = reopen(tmp_path, segment_bytes=300)
-    assert recovered == Recovered(Snapshot(47, 1, b"state@47"), HardState(1, 1, 102), batch(48, 55))
+    assert recovered == Recovered(Snapshot(boundary, 1, b"state"), HardState(1, 1, 102), batch(boundary + 1, 102 - boundary))
 
 
 def test_compaction_never_drops_the_newest_segment_or_the_hard_state(tmp_path):

@@ -165,8 +165,7 @@ class Wal:
     def compact(self, snap_index: int) -> list[Path]:
         """Entries up to `snap_index` now live in a durable snapshot: drop the segments they fill."""
         self._check_open()
-        if snap_index < self.snap_index:
-            raise ValueError(f"snapshot index {snap_index} is below the current one, {self.snap_index}")
+        assert snap_index >= self.snap_index, "Storage.save_snapshot refuses older snapshots"
         self.snap_index = snap_index
         # A snapshot installed from a leader may lie beyond the log; appends resume after it.
         self.last_index = max(self.last_index, snap_index)
