@@ -367,3 +367,20 @@ def test_fsync_error_propagates_and_poisons(tmp_path, monkeypatch):
     with pytest.raises(StorageFailedError):
         wal.append(batch(2, 1))
     wal.close()
+
+
+def test_failed_rotation_poisons(tmp_path, monkeypatch):
+    wal, *_ = open_wal(tmp_path, segment_bytes=10)
+    wal.append(batch(1, 1))
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(wal_module, "_create_segment", full)
+    with pytest.raises(OSError):
+        wal.append(batch(2, 1))  # the segment is past 10 bytes: this append rotates
+    monkeypatch.undo()
+    with pytest.raises(StorageFailedError):
+        wal.append(batch(2, 1))
+    wal.close()
+    assert open_wal(tmp_path)[2] == batch(1, 1)

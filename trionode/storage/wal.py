@@ -120,18 +120,18 @@ class Wal:
             if snap_index:
                 raise WalCorruptError(str(directory), 0, f"no log segments, but a snapshot at index {snap_index}")
             segments = [_create_segment(directory, 0, 1, encode_hard_state(replay.hard_state))]
-        end = 0
         for seg in segments:
             data = seg.path.read_bytes()
             records, damage = scan(data)
-            end = len(data)
-            if damage is not None:
-                if seg is not segments[-1] or not damage.torn:
-                    raise WalCorruptError(str(seg.path), damage.offset, damage.reason)
-                log.warning("wal_torn_tail_truncated", path=str(seg.path), offset=damage.offset,
-                            dropped_bytes=len(data) - damage.offset, reason=damage.reason)
-                end = damage.offset
+            if damage is not None and (seg is not segments[-1] or not damage.torn):
+                raise WalCorruptError(str(seg.path), damage.offset, damage.reason)
             replay.feed(seg.path, records)
+        # `data` and `damage` are the newest segment's. Only now that every record before the
+        # damage checked out is the torn tail cut off.
+        end = len(data) if damage is None else damage.offset
+        if damage is not None:
+            log.warning("wal_torn_tail_truncated", path=str(segments[-1].path), offset=damage.offset,
+                        dropped_bytes=len(data) - damage.offset, reason=damage.reason)
         fd, size = _open_newest(segments[-1].path, end, replay.hard_state)
         return cls(directory, segments, fd, size, replay, segment_bytes), replay.hard_state, replay.entries
 
@@ -193,10 +193,10 @@ class Wal:
         return [seg.path for seg in self._segments]
 
     def _check_open(self) -> None:
+        if self._failed is not None:  # first: a failed rotation also leaves no open file
+            raise StorageFailedError(f"an earlier write to the WAL failed: {self._failed}") from self._failed
         if self._fd < 0:
             raise ValueError("the WAL is closed")
-        if self._failed is not None:
-            raise StorageFailedError(f"an earlier write to the WAL failed: {self._failed}") from self._failed
 
     def _check_batch(self, entries: Sequence[Entry]) -> None:
         first = entries[0].index
