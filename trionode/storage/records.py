@@ -76,6 +76,11 @@ def _check_u64(owner: object, **fields: int) -> None:
             raise ValueError(f"{type(owner).__name__}.{name} must be an int in [0, 2**64): {value!r}")
 
 
+def _check_data(owner: object, data: object) -> None:
+    if not isinstance(data, bytes):
+        raise ValueError(f"{type(owner).__name__}.data must be bytes, not {type(data).__name__}")
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One Raft log entry; `data` is a Command.encode() payload (opaque here)."""
@@ -86,10 +91,9 @@ class Entry:
 
     def __post_init__(self) -> None:
         _check_u64(self, term=self.term, index=self.index)
+        _check_data(self, self.data)
         if self.index == 0:
             raise ValueError("Entry.index starts at 1")
-        if not isinstance(self.data, bytes):
-            raise ValueError(f"Entry.data must be bytes, not {type(self.data).__name__}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +118,7 @@ class Snapshot:
 
     def __post_init__(self) -> None:
         _check_u64(self, index=self.index, term=self.term)
-        if not isinstance(self.data, bytes):
-            raise ValueError(f"Snapshot.data must be bytes, not {type(self.data).__name__}")
+        _check_data(self, self.data)
 
 
 Record = Entry | HardState
@@ -227,9 +230,8 @@ def scan(buf: bytes) -> tuple[list[tuple[int, Record]], Damage | None]:
         try:
             length, rtype, pcrc = parse_header(view[pos : pos + HEADER_SIZE])
         except RecordError as exc:
-            zeros = _only_zeros_from(buf, pos)
-            reason = "zero-filled tail" if zeros else str(exc)
-            return records, Damage(pos, reason, zeros or _only_zeros_from(buf, pos + HEADER_SIZE))
+            reason = "zero-filled tail" if _only_zeros_from(buf, pos) else str(exc)
+            return records, Damage(pos, reason, _only_zeros_from(buf, pos + HEADER_SIZE))
         start, end = pos + HEADER_SIZE, pos + HEADER_SIZE + length
         if end > size:
             return records, Damage(pos, f"incomplete record ({size - start} of {length} payload bytes)", True)
