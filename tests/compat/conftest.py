@@ -11,6 +11,7 @@ import re
 import pytest
 
 from . import harness
+from .steps import run_pair
 from .normalize import assert_same
 
 
@@ -36,7 +37,7 @@ def compare(servers, prefix):
     ref, tgt = servers
 
     def run(steps, name: str | None = None):
-        ref_results, tgt_results = harness.run_pair(ref, tgt, steps, prefix)
+        ref_results, tgt_results = run_pair(ref, tgt, steps, prefix)
         assert_same(name or prefix, steps, ref_results, tgt_results, ref, tgt, prefix)
         return ref_results, tgt_results
     return run

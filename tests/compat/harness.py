@@ -1,9 +1,8 @@
-"""Side-by-side harness: processes, a raw HTTP client, and the sequence runner.
+"""Side-by-side harness: server processes and a raw HTTP client.
 
-The same request sequence runs against a reference etcd 3.4 and against the target
-(trionode, or a second etcd when TRIONODE_COMPAT_TARGET=etcd). Each server gets its own
-captures ({m0}, {x1}, ...) so later requests can refer to indexes that earlier responses
-produced; normalize.py then makes the two transcripts comparable.
+The same request sequence (steps.py) runs against a reference etcd 3.4 and against the
+target (trionode, or a second etcd when TRIONODE_COMPAT_TARGET=etcd); normalize.py then
+makes the two transcripts comparable.
 
 Requests are written on raw sockets (one connection per request, `Connection: close`) so
 that what is sent is exactly what the step says, malformed or not.
@@ -11,11 +10,9 @@ that what is sent is exactly what the step says, malformed or not.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -29,6 +26,7 @@ from pathlib import Path
 import pytest
 
 TARGET_ENV = "TRIONODE_COMPAT_TARGET"
+FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -96,9 +94,10 @@ def start_server(label: str, kind: str, name: str, timeout: float = 20.0) -> Ser
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            tail = server.log_tail()
             server.stop()
             raise RuntimeError(f"{label} {kind} exited with {proc.returncode} before "
-                               f"serving:\n{' '.join(argv)}\n{server.log_tail()}")
+                               f"serving:\n{' '.join(argv)}\n--- its output:\n{tail}")
         try:
             with urllib.request.urlopen(server.url + "/health", timeout=1) as r:
                 if r.status == 200:
@@ -106,9 +105,10 @@ def start_server(label: str, kind: str, name: str, timeout: float = 20.0) -> Ser
         except OSError:
             pass
         time.sleep(0.1)
+    tail = server.log_tail()
     server.stop()
     raise RuntimeError(f"{label} {kind} did not answer /health within {timeout}s:\n"
-                       f"{' '.join(argv)}\n{server.log_tail()}")
+                       f"{' '.join(argv)}\n--- its output:\n{tail}")
 
 
 def target_kind() -> str:
@@ -129,7 +129,11 @@ def server_pair(ref_name: str, tgt_name: str):
         try:
             started.append(start_server("target", kind, tgt_name))
         except RuntimeError as exc:
-            pytest.fail(f"the compat target could not start:\n{exc}", pytrace=False)
+            failure = f"the compat target could not start:\n{exc}"
+        else:
+            failure = ""
+        if failure:
+            pytest.fail(failure, pytrace=False)
         yield tuple(started)
     finally:
         for server in started:
@@ -255,153 +259,3 @@ def exchange(port: int, raw: bytes, *, head: bool = False, timeout: float = 5.0,
     resp.sent_at, resp.done_at = sent_at, time.time()
     resp.complete, resp.error = bool(complete), resp.error or error
     return resp
-
-
-# ---------------------------------------------------------------- steps
-
-@dataclasses.dataclass(frozen=True)
-class Req:
-    """One request. target/body may hold {p} (the sequence's key prefix) and captures:
-    {mN} node.modifiedIndex, {cN} node.createdIndex, {xN} X-Etcd-Index, {kN} node.key
-    of step N's response, optionally with +k/-k ({x3+1})."""
-    method: str
-    target: str
-    body: str = ""
-    headers: tuple[tuple[str, str], ...] = ()
-    shape: bool = False                 # compare JSON structure only (stats, members, ...)
-    only_prefix: bool = False           # root listings: keep only this sequence's subtree
-    timeout: float = 5.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Watch:
-    """Start a request in the background (a watch); its response is compared where it
-    stands in the sequence. lines=N: a stream watch, cut after N events."""
-    name: str
-    target: str
-    lines: int | None = None
-    timeout: float = 6.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Collect:
-    name: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Sleep:
-    seconds: float
-
-
-@dataclasses.dataclass(frozen=True)
-class Bulk:
-    """Many writes, one connection each, only their statuses checked (history filler)."""
-    count: int
-    target: str
-    body: str = "value=x"
-
-
-FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
-
-
-def get(target, **kw):
-    return Req("GET", "/v2/keys" + target, **kw)
-
-
-def put(target, body="", **kw):
-    return Req("PUT", "/v2/keys" + target, body, kw.pop("headers", FORM), **kw)
-
-
-def post(target, body="", **kw):
-    return Req("POST", "/v2/keys" + target, body, kw.pop("headers", FORM), **kw)
-
-
-def delete(target, **kw):
-    return Req("DELETE", "/v2/keys" + target, **kw)
-
-
-def req(method, target, body="", **kw):
-    return Req(method, target, body, **kw)
-
-
-# ---------------------------------------------------------------- running
-
-_CAPTURE = re.compile(r"\{(p|[mcxk]\d+)([+-]\d+)?\}")
-
-
-def _capture(resp: Response | None, what: str) -> str:
-    if resp is None:
-        return "CAPTURE-MISSING"
-    if what == "x":
-        return resp.header("X-Etcd-Index") or "CAPTURE-MISSING"
-    try:
-        node = json.loads(resp.body.splitlines()[0])["node"]
-        return str(node[{"m": "modifiedIndex", "c": "createdIndex", "k": "key"}[what]])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return "CAPTURE-MISSING"
-
-
-def expand(text: str, prefix: str, results: list) -> str:
-    def sub(m):
-        if m.group(1) == "p":
-            return prefix
-        value = _capture(results[int(m.group(1)[1:])], m.group(1)[0])
-        if m.group(2) and value.isdigit():
-            value = str(int(value) + int(m.group(2)))
-        return value
-    return _CAPTURE.sub(sub, text)
-
-
-def run_sequence(server: Server, steps, prefix: str) -> list:
-    """Run steps in order on one server; one entry per step (None for Sleep/Bulk)."""
-    results: list = []
-    pending: dict[str, tuple[concurrent.futures.Future, int]] = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        for step in steps:
-            if isinstance(step, Req):
-                body = expand(step.body, prefix, results).encode()
-                raw = build_request(server.port, step.method,
-                                    expand(step.target, prefix, results), step.headers, body)
-                results.append(exchange(server.port, raw, head=step.method == "HEAD",
-                                        timeout=step.timeout))
-            elif isinstance(step, Watch):
-                raw = build_request(server.port, "GET",
-                                    expand(step.target, prefix, results), (), b"")
-                ready = threading.Event()
-                fut = pool.submit(exchange, server.port, raw, timeout=step.timeout,
-                                  stop_after_lines=step.lines, on_headers=ready)
-                ready.wait(2.0)
-                time.sleep(0.05)        # let the server finish registering the watcher
-                pending[step.name] = (fut, len(results))
-                results.append(None)
-            elif isinstance(step, Collect):
-                fut, at = pending.pop(step.name)
-                results[at] = fut.result()
-                results.append(None)
-            elif isinstance(step, Sleep):
-                time.sleep(step.seconds)
-                results.append(None)
-            elif isinstance(step, Bulk):
-                target = expand(step.target, prefix, results)
-                statuses = set()
-                for _ in range(step.count):
-                    raw = build_request(server.port, "PUT", target, FORM, step.body.encode())
-                    statuses.add(exchange(server.port, raw).status)
-                results.append(statuses)
-            else:
-                raise TypeError(step)
-        for name, (fut, at) in pending.items():
-            results[at] = fut.result()
-    return results
-
-
-def run_pair(ref: Server, tgt: Server, steps, prefix: str) -> tuple[list, list]:
-    """Run the sequence on both servers at once (halves the time of sleeping steps)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        a = pool.submit(run_sequence, ref, steps, prefix)
-        b = pool.submit(run_sequence, tgt, steps, prefix)
-        return a.result(), b.result()
-
-
-def etcdctl_available() -> bool:
-    return shutil.which("etcdctl") is not None

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from .harness import Req, delete, get, post, put, req
+from .steps import Req, delete, get, post, put, req
 
 pytestmark = pytest.mark.compat
 

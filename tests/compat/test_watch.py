@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from .harness import Bulk, Collect, Sleep, Watch, delete, get, post, put
+from .steps import Bulk, Collect, Sleep, Watch, delete, get, post, put
 
 pytestmark = pytest.mark.compat
 
