@@ -1,0 +1,20 @@
+"""The HTTP edge: an h11 server on trio, request/response messages, and the pure
+parsing of paths and parameters that etcd's Go server does (v2-spec §1.1, §1.2)."""
+
+from .keys_params import KeysRequest, parse_keys_request
+from .message import Request, Response
+from .params import parse_form
+from .paths import clean_path, redirect_for
+from .server import HttpLimits, serve_http
+
+__all__ = [
+    "HttpLimits",
+    "KeysRequest",
+    "Request",
+    "Response",
+    "clean_path",
+    "parse_form",
+    "parse_keys_request",
+    "redirect_for",
+    "serve_http",
+]

@@ -1,0 +1,124 @@
+"""The parameters of one /v2/keys request, checked in etcd 3.4's order (v2-spec §1.2).
+
+Every failure is an EtcdError with index 0, raised at the first failing check of
+§1.2.6: form 210 -> prevIndex 203 -> waitIndex 203 -> recursive/sorted/wait/dir/quorum/
+stream 209 -> wait on a non-GET 209 -> empty prevValue 201 -> noValueOnSuccess 209 ->
+ttl 202 -> prevExist 209 -> refresh 209/211/212. Causes are etcd's texts, byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import EtcdError
+from .message import Request
+from .params import parse_form
+from .paths import clean_path
+
+__all__ = ["KeysRequest", "parse_keys_request", "KEYS_PREFIX"]
+
+KEYS_PREFIX = "/v2/keys"
+_UINT64_MAX = (1 << 64) - 1
+# Go's strconv.ParseBool.
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+# Checked in this order, each with cause `invalid value for "<name>"`.
+_BOOLS = ("recursive", "sorted", "wait", "dir", "quorum", "stream")
+
+
+@dataclass(frozen=True, slots=True)
+class KeysRequest:
+    """A /v2/keys request with every parameter parsed; legal by construction.
+
+    `key` is clean: leading '/', no trailing '/', root is '/'. `prev_value` is None when
+    absent (present-but-empty is error 201). `ttl` is None when absent or empty.
+    """
+
+    method: str
+    key: str
+    value: str
+    dir: bool
+    ttl: int | None
+    prev_exist: bool | None
+    prev_value: str | None
+    prev_index: int
+    recursive: bool
+    sorted: bool
+    wait: bool
+    wait_index: int
+    stream: bool
+    quorum: bool
+    no_value_on_success: bool
+    refresh: bool
+
+
+def _uint(form: dict[str, str], name: str, code: int) -> int:
+    """Go's ParseUint(v, 10, 64) of a present parameter (absent -> 0)."""
+    text = form.get(name)
+    if text is None:
+        return 0
+    if text.isascii() and text.isdigit():
+        number = int(text)
+        if number <= _UINT64_MAX:
+            return number
+    raise EtcdError(code, f'invalid value for "{name}"')
+
+
+def _bool(form: dict[str, str], name: str, cause: str) -> bool | None:
+    """Go's ParseBool of a present parameter; None when absent."""
+    text = form.get(name)
+    if text is None:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise EtcdError(209, cause)
+
+
+def _key(path: str) -> str:
+    if not path.startswith(KEYS_PREFIX):
+        raise EtcdError(210, "incorrect key prefix")
+    return clean_path("/" + path[len(KEYS_PREFIX) :])
+
+
+def parse_keys_request(request: Request) -> KeysRequest:
+    """Parse and validate; raises EtcdError(code, cause, index=0) like etcd 3.4."""
+    form = parse_form(request.method, request.query, request.header(b"content-type"), request.body)
+    key = _key(request.path)
+    prev_index = _uint(form, "prevIndex", 203)
+    wait_index = _uint(form, "waitIndex", 203)
+    flags = {name: bool(_bool(form, name, f'invalid value for "{name}"')) for name in _BOOLS}
+    if flags["wait"] and request.method != "GET":
+        raise EtcdError(209, '"wait" can only be used with GET requests')
+    prev_value = form.get("prevValue")
+    if prev_value == "":
+        raise EtcdError(201, '"prevValue" cannot be empty')
+    no_value = bool(_bool(form, "noValueOnSuccess", 'invalid value for "noValueOnSuccess"'))
+    ttl = _uint(form, "ttl", 202) if form.get("ttl") else None
+    prev_exist = _bool(form, "prevExist", "invalid value for prevExist")
+    refresh = bool(_bool(form, "refresh", "invalid value for refresh"))
+    value = form.get("value", "")
+    if refresh:
+        if value:
+            raise EtcdError(211, "A value was provided on a refresh")
+        if ttl is None:
+            raise EtcdError(212, "No TTL value set")
+    return KeysRequest(
+        method=request.method,
+        key=key,
+        value=value,
+        dir=flags["dir"],
+        ttl=ttl,
+        prev_exist=prev_exist,
+        prev_value=prev_value,
+        prev_index=prev_index,
+        recursive=flags["recursive"],
+        sorted=flags["sorted"],
+        wait=flags["wait"],
+        wait_index=wait_index,
+        stream=flags["stream"],
+        quorum=flags["quorum"],
+        no_value_on_success=no_value,
+        refresh=refresh,
+    )

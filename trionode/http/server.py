@@ -1,0 +1,418 @@
+"""The HTTP/1.1 edge: h11 parses requests on trio streams, one task per connection.
+
+A connection is a loop of exchanges: read one whole request (head and body), call the
+app, write the response in one send. Pipelined requests wait in the parser's buffer and
+are answered in order. h11 is used as a parser only: each exchange gets a fresh
+h11.Connection holding the previous one's unread bytes, and responses are written here.
+That skips h11's per-response header validation, the largest cost on the hot path; the
+app's headers are still checked for CR/LF, the one thing that would corrupt framing.
+
+Timeouts live here (STYLE §9): an idle keep-alive connection is closed quietly; once a
+request's first byte is in, the whole request must arrive within `request_timeout` (else
+408); a send blocked for `write_timeout` closes the connection.
+
+Requests the server cannot serve get the replies Go's net/http writes by hand (plain
+text, `Connection: close`, no Date) and the connection is closed. Nothing here may take
+the node down: an app exception is a 500 for that one request, and anything unexpected
+closes only its connection.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any, Awaitable, Callable
+
+import h11
+import trio
+
+from .message import Request, Response
+from .params import BadEscape
+from .paths import decode_path, split_target
+
+__all__ = ["HttpLimits", "serve_http", "serve_connection"]
+
+App = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """Limits of the client port; every buffer and wait is bounded (STYLE §7).
+
+    max_header_bytes: Go's MaxHeaderBytes default (1 MiB) plus the 4096 bytes of slack Go
+      allows (checked against etcd 3.4); larger -> 431. max_body_bytes: a 1.5 MiB value
+      (etcd's request limit) can triple when percent-encoded in a form, so 5 MiB; -> 413.
+    """
+
+    max_header_bytes: int = (1 << 20) + 4096
+    max_body_bytes: int = 5 << 20
+    idle_timeout: float = 300.0
+    request_timeout: float = 30.0
+    write_timeout: float = 30.0
+    linger_timeout: float = 1.0  # how long a closing connection drains the client's bytes
+    max_pending_bytes: int = 1 << 20  # pipelined bytes kept while a stream is running
+    read_size: int = 1 << 16
+
+
+# v2-spec §1.3.5: etcd 3.4's default --cors '*'. Go sorts header names; these sort first.
+_CORS = (
+    "Access-Control-Allow-Headers: accept, content-type, authorization\r\n"
+    "Access-Control-Allow-Methods: POST, GET, OPTIONS, PUT, DELETE\r\n"
+    "Access-Control-Allow-Origin: *\r\n"
+)
+_NO_BODY_STATUS = frozenset({204, 304})
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+def _go_error(status_line: str, body: str = "") -> bytes:
+    """The bare reply Go's server writes for a request it cannot serve."""
+    return (
+        f"HTTP/1.1 {status_line}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Connection: close\r\n\r\n{body or status_line}"
+    ).encode()
+
+
+_BAD_REQUEST = _go_error("400 Bad Request")
+_NO_HOST = _go_error("400 Bad Request: missing required Host header")
+_TOO_LARGE_HEAD = _go_error("431 Request Header Fields Too Large")
+_BAD_TRANSFER_ENCODING = _go_error("501 Not Implemented", "Unsupported transfer encoding")
+_TOO_LARGE_BODY = _go_error("413 Request Entity Too Large")
+_TIMEOUT = _go_error("408 Request Timeout")
+_INTERNAL = _go_error("500 Internal Server Error")
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_JOIN_LIMIT = 1 << 16  # bodies up to this size are copied behind the head for a single send
+_APP_FAILED = Response(500, [("Content-Type", "text/plain; charset=utf-8")], b"500 Internal Server Error\n")
+
+
+def _protocol_reply(exc: h11.RemoteProtocolError) -> bytes:
+    if exc.error_status_hint == 431:
+        return _TOO_LARGE_HEAD
+    if exc.error_status_hint == 501:
+        return _BAD_TRANSFER_ENCODING
+    if "Host" in str(exc):
+        return _NO_HOST
+    return _BAD_REQUEST
+
+
+class Closed(Exception):
+    """This connection is over (peer gone, timeout, or an error reply already sent)."""
+
+
+class _BadResponse(Exception):
+    """The app built a response that cannot be framed (a CR or LF in a header)."""
+
+
+class _DateCache:
+    """The Date header line (Go's http.TimeFormat), formatted once per second."""
+
+    __slots__ = ("_second", "_line")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._line = ""
+
+    def line(self) -> str:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self._line = f"Date: {formatdate(now, usegmt=True)}\r\n"
+        return self._line
+
+
+async def serve_http(
+    listeners: list[trio.SocketListener],
+    app: App,
+    limits: HttpLimits,
+    log: Any,
+    *,
+    task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve HTTP on `listeners` until cancelled; `task_status.started(listeners)` once listening.
+
+    trio's SocketStream already sets TCP_NODELAY on every accepted connection.
+    """
+    dates = _DateCache()
+
+    async def handle(stream: trio.SocketStream) -> None:
+        await serve_connection(stream, app, limits, log, dates)
+
+    await trio.serve_listeners(handle, listeners, task_status=task_status)
+
+
+async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any, dates: Any = None) -> None:
+    """Serve one connection until it ends; never raises (a bug costs one connection only)."""
+    conn = _Connection(stream, app, limits, log, dates or _DateCache())
+    try:
+        await conn.run()
+    except Exception:
+        log.exception("http.connection_crashed")
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+class _Connection:
+    """One client connection: the exchange loop and the reading and writing it needs."""
+
+    __slots__ = ("stream", "app", "limits", "log", "dates", "parser", "keep_alive", "version")
+
+
+    def __init__(self, stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any, dates: Any) -> None:
+        self.stream = stream
+        self.app = app
+        self.limits = limits
+        self.log = log
+        self.dates = dates
+        self.parser = self._new_parser(b"")
+        self.keep_alive = True
+        self.version = "HTTP/1.1"
+
+    def _new_parser(self, unread: bytes) -> h11.Connection:
+        parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
+        if unread:
+            parser.receive_data(unread)
+        return parser
+
+    async def run(self) -> None:
+        try:
+            while True:
+                request = await self._receive_request()
+                if request is None:
+                    return
+                await self._respond(request)
+                if not self.keep_alive:
+                    await self._linger()
+                    return
+                self.parser = self._new_parser(self.parser.trailing_data[0])
+        except Closed:
+            pass
+
+    # --- reading
+
+    async def _receive(self) -> None:
+        try:
+            data = await self.stream.receive_some(self.limits.read_size)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise Closed from exc
+        self.parser.receive_data(data)
+
+    async def _receive_request(self) -> Request | None:
+        """The next whole request, or None when the connection should just close."""
+        started = bool(self.parser.trailing_data[0])  # pipelined bytes already here
+        with trio.CancelScope() as deadline:
+            if not started:
+                deadline.deadline = trio.current_time() + self.limits.idle_timeout
+                await self._receive()
+                started = True
+            deadline.deadline = trio.current_time() + self.limits.request_timeout
+            try:
+                return await self._read_request()
+            except h11.RemoteProtocolError as exc:
+                await self._fail(_protocol_reply(exc))
+        if deadline.cancelled_caught and started:
+            await self._fail(_TIMEOUT)
+        return None  # idle for too long: close quietly, as Go does
+
+    async def _read_request(self) -> Request | None:
+        parser = self.parser
+        event = parser.next_event()
+        while event is h11.NEED_DATA:
+            await self._receive()
+            event = parser.next_event()
+        if type(event) is not h11.Request:
+            return None  # ConnectionClosed before a new request
+        headers = list(event.headers)
+        # h11 bounds only an incomplete head; a complete one can arrive in the last read.
+        head_size = len(event.method) + len(event.target) + 13
+        declared = 0
+        keep_alive = event.http_version == b"1.1"
+        for name, value in headers:
+            head_size += len(name) + len(value) + 4
+            if name == b"content-length":
+                declared = int(value)  # h11 checked the syntax
+            elif name == b"connection":
+                keep_alive = _keep_alive(value, keep_alive)
+        if head_size > self.limits.max_header_bytes:
+            await self._fail(_TOO_LARGE_HEAD)
+        if declared > self.limits.max_body_bytes:
+            await self._fail(_TOO_LARGE_BODY)
+        target = event.target.decode("ascii")  # h11 only lets visible ASCII through
+        raw_path, query = split_target(target)
+        try:
+            path = decode_path(raw_path)
+        except BadEscape:
+            await self._fail(_BAD_REQUEST)
+        body = await self._read_body()
+        self.keep_alive = keep_alive
+        self.version = "HTTP/1.1" if event.http_version == b"1.1" else "HTTP/1.0"
+        return Request(event.method.decode("ascii"), target, path, raw_path, query, headers, body)
+
+    async def _read_body(self) -> bytes:
+        parser = self.parser
+        limit = self.limits.max_body_bytes
+        if parser.they_are_waiting_for_100_continue:
+            await self._send_all(_CONTINUE)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            event = parser.next_event()
+            if event is h11.NEED_DATA:
+                await self._receive()
+            elif type(event) is h11.Data:
+                size += len(event.data)
+                if size > limit:
+                    await self._fail(_TOO_LARGE_BODY)
+                chunks.append(event.data)
+            else:  # EndOfMessage; h11 raises RemoteProtocolError on EOF mid-body
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    # --- writing
+
+    async def _send_all(self, data: bytes) -> None:
+        with trio.move_on_after(self.limits.write_timeout) as scope:
+            try:
+                await self.stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise Closed from exc
+        if scope.cancelled_caught:
+            self.log.info("http.write_timeout")
+            raise Closed
+
+    async def _fail(self, reply: bytes) -> None:
+        """Write one of Go's bare error replies, drain, and end the connection."""
+        await self._send_all(reply)
+        await self._linger()
+        raise Closed
+
+    async def _linger(self) -> None:
+        """Half-close and drain briefly, so unread input does not turn our reply into a reset."""
+        with trio.move_on_after(self.limits.linger_timeout) as scope:
+            scope.shield = True
+            try:
+                if isinstance(self.stream, trio.abc.HalfCloseableStream):
+                    await self.stream.send_eof()
+                while await self.stream.receive_some(self.limits.read_size):
+                    pass
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+
+    def _head(self, response: Response, framing: str) -> bytes:
+        """Status line and headers: CORS, the app's (sorted, as Go writes them), Date, framing."""
+        status = response.status
+        app_headers = "".join(f"{name}: {value}\r\n" for name, value in sorted(response.headers))
+        lines = len(response.headers)
+        if app_headers.count("\n") != lines or app_headers.count("\r") != lines:
+            raise _BadResponse
+        if self.version == "HTTP/1.0" and self.keep_alive:
+            framing += "Connection: keep-alive\r\n"
+        elif not self.keep_alive and self.version == "HTTP/1.1":
+            framing += "Connection: close\r\n"
+        text = f"{self.version} {status} {_REASONS.get(status, '')}\r\n{_CORS}{app_headers}{self.dates.line()}{framing}\r\n"
+        try:
+            return text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise _BadResponse from None
+
+    async def _respond(self, request: Request) -> None:
+        try:
+            response = await self.app(request)
+        except Exception:
+            self.log.exception("http.app_error", method=request.method, target=request.target)
+            response = _APP_FAILED
+        head_only = request.method == "HEAD"
+        try:
+            if response.stream is not None:
+                await self._respond_stream(response, head_only)
+                return
+            body = response.body
+            if response.status in _NO_BODY_STATUS or (head_only and not body):
+                head = self._head(response, "")  # Go sends no length when HEAD wrote nothing
+            else:
+                head = self._head(response, f"Content-Length: {len(body)}\r\n")
+        except _BadResponse:
+            self.log.error("http.bad_response", method=request.method, target=request.target)
+            await self._send_all(_INTERNAL)
+            raise Closed from None
+        if head_only or not body:
+            await self._send_all(head)
+        elif len(body) <= _JOIN_LIMIT:
+            await self._send_all(head + body)  # one send for the common small reply
+        else:
+            await self._send_all(head)  # no copy of a large body
+            await self._send_all(body)
+
+    # --- streaming (a watch): chunks as they come, and a watch on the socket meanwhile
+
+    async def _respond_stream(self, response: Response, head_only: bool) -> None:
+        stream = response.stream
+        try:
+            chunked = self.version == "HTTP/1.1"
+            if not chunked:
+                self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
+            await self._send_all(self._head(response, "Transfer-Encoding: chunked\r\n" if chunked else ""))
+            if head_only:
+                return
+            if not await self._pump(stream, chunked):
+                raise Closed
+            if chunked:
+                await self._send_all(b"0\r\n\r\n")
+        finally:
+            await self._close_iterator(stream)
+
+    async def _pump(self, stream: Any, chunked: bool) -> bool:
+        """Send each item as it comes; False when the client went away or the stream failed.
+
+        While we wait for the next item, a helper task keeps reading the socket: EOF or a
+        reset cancels the wait at once; bytes of pipelined requests are kept for later, up to
+        `max_pending_bytes` (beyond that the client is treated as gone).
+        """
+        healthy = True
+
+        async def watch_peer(scope: trio.CancelScope) -> None:
+            nonlocal healthy
+            pending = 0
+            try:
+                while True:
+                    data = await self.stream.receive_some(self.limits.read_size)
+                    pending += len(data)
+                    if not data or pending > self.limits.max_pending_bytes:
+                        break
+                    self.parser.receive_data(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+            healthy = False
+            scope.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watch_peer, nursery.cancel_scope)
+            try:
+                async for chunk in stream:
+                    if chunk:
+                        await self._send_all(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+            except Closed:
+                healthy = False
+            except Exception:
+                self.log.exception("http.stream_error")
+                healthy = False
+            nursery.cancel_scope.cancel()
+        return healthy
+
+    async def _close_iterator(self, stream: Any) -> None:
+        """Close the app's iterator so its `finally` (freeing a watcher) runs, even when cancelled."""
+        aclose = getattr(stream, "aclose", None)
+        if aclose is None:
+            return
+        with trio.move_on_after(self.limits.linger_timeout) as scope:
+            scope.shield = True
+            try:
+                await aclose()
+            except Exception:
+                self.log.exception("http.stream_close_error")
+
+
+def _keep_alive(value: bytes, default: bool) -> bool:
+    tokens = {token.strip() for token in value.lower().split(b",")}
+    if b"close" in tokens:
+        return False
+    return default or b"keep-alive" in tokens
