@@ -94,8 +94,10 @@ _PEER_URLS = "http://127.0.0.1:2380"
 class HttpSettings:
     """Limits of the client HTTP server (STYLE §7: everything has a limit)."""
 
-    max_body_bytes: int = 1_572_864  # etcd 3.4's --max-request-bytes default (1.5 MiB)
-    max_header_bytes: int = 16_384  # h11's default cap on an incomplete request head
+    # etcd takes values up to 1.5 MiB (--max-request-bytes); percent-encoded in a form
+    # body one can triple, so the body cap is 5 MiB.
+    max_body_bytes: int = 5 << 20
+    max_header_bytes: int = (1 << 20) + 4096  # Go's MaxHeaderBytes plus its 4 KiB slack
     request_timeout_s: float = 30.0  # to receive one whole request once it has begun
     idle_timeout_s: float = 300.0  # keep-alive idle; 0.4's -http-read-timeout default
 

@@ -1,0 +1,86 @@
+"""Routing of the client port: path and method -> handler (v2-spec §1.1, §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from . import info
+from .keys import KeysNode, handle_keys
+from .message import Request, Response
+from .paths import redirect_for
+
+__all__ = ["ClientApp"]
+
+_TEXT = ("Content-Type", "text/plain; charset=utf-8")
+_NOSNIFF = ("X-Content-Type-Options", "nosniff")
+_KEYS_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
+
+
+class Node(KeysNode, info.InfoNode, Protocol):
+    pass
+
+
+def _plain(status: int, text: str, *extra: tuple[str, str]) -> Response:
+    return Response(status, [_TEXT, _NOSNIFF, *extra], f"{text}\n".encode())
+
+
+def not_allowed(allow: str | None) -> Response:
+    extra = [("Allow", allow)] if allow else []
+    return _plain(405, "Method Not Allowed", *extra)
+
+
+NOT_FOUND = _plain(404, "404 page not found")
+
+# path -> (allowed methods, Allow header, handler); GET-only endpoints, as in etcd 3.4.
+_INFO: dict[str, tuple[frozenset[str], str, Callable[[info.InfoNode], Response]]] = {
+    "/version": (frozenset({"GET"}), "GET", info.version),
+    "/health": (frozenset({"GET"}), "GET", info.health),
+    "/v2/stats/self": (frozenset({"GET"}), "GET", info.stats_self),
+    "/v2/stats/leader": (frozenset({"GET"}), "GET", info.stats_leader),
+    "/v2/stats/store": (frozenset({"GET"}), "GET", info.stats_store),
+    "/v2/machines": (frozenset({"GET", "HEAD"}), "GET,HEAD", info.machines),
+}
+
+
+class ClientApp:
+    """The client-port application handed to the HTTP server."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    async def __call__(self, request: Request) -> Response:
+        path = request.path
+        if path == "/v2/keys" or path.startswith("/v2/keys/"):
+            redirect = redirect_for(request.raw_path, request.query, request.method)
+            if redirect is not None:
+                return redirect
+            if request.method == "OPTIONS":
+                return Response(200, [])
+            if request.method not in _KEYS_METHODS:
+                return not_allowed("HEAD,GET,PUT,POST,DELETE")
+            return await handle_keys(self._node, request)
+        route = _INFO.get(path)
+        if route is not None:
+            methods, allow, handler = route
+            if request.method not in methods:
+                return not_allowed(allow)
+            return handler(self._node)
+        if path == "/v2/members" or path == "/v2/members/":
+            return self._members(request)
+        if path == "/v2/members/leader":
+            return self._leader(request)
+        return NOT_FOUND
+
+    def _members(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            # Runtime membership changes arrive with the membership issue; etcd answers
+            # an id-less non-GET the same way.
+            return Response(405, [_TEXT, _NOSNIFF, ("X-Etcd-Cluster-Id", self._node.cluster_id_hex)],
+                            b"Method Not Allowed\n")
+        return info.members(self._node)
+
+    def _leader(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return not_allowed("GET")
+        return info.members_leader(self._node)

@@ -1,0 +1,143 @@
+"""/v2/keys: a parsed request becomes a store read, a watch, or a replicated command.
+
+The v2 operation is chosen here, once, by v2-spec §1.5's decision table, and a TTL is
+turned into an absolute expiration on this node's clock, so the command in the log
+needs no clock to apply (STYLE principle 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+import trio
+
+from ..commands import Command, Op
+from ..commit import LogPosition
+from ..errors import EtcdError
+from ..store import Event, Store, Watcher
+from .keys_params import KeysRequest, parse_keys_request
+from .message import Request, Response
+
+__all__ = ["KeysNode", "handle_keys", "command_for"]
+
+_NS = 1_000_000_000
+
+
+class KeysNode(Protocol):
+    """What the keys handler needs from the node."""
+
+    store: Store
+    position: LogPosition
+    cluster_id_hex: str
+    clock: Callable[[], int]
+
+    async def propose(self, command: Command) -> list[Event]: ...
+
+
+async def handle_keys(node: KeysNode, request: Request) -> Response:
+    try:
+        req = parse_keys_request(request)
+        if req.method == "GET" or req.method == "HEAD":
+            if req.wait:
+                return _watch(node, req)
+            return _get(node, req)
+        events = await node.propose(command_for(req, node.clock()))
+    except EtcdError as exc:
+        return _error(node, exc)
+    return _written(node, req, events[0])
+
+
+def command_for(req: KeysRequest, now_ns: int) -> Command:
+    """v2-spec §1.5 (PUT), §1.6 (POST, DELETE): which operation a request is."""
+    expiration = None if req.ttl is None else now_ns + req.ttl * _NS
+    has_compare = req.prev_value is not None or req.prev_index > 0
+    if req.method == "DELETE":
+        op = Op.CAD if has_compare else Op.DELETE
+        return Command(op, req.key, dir=req.dir, recursive=req.recursive,
+                       prev_value=req.prev_value, prev_index=req.prev_index)
+    if req.method == "POST":
+        return Command(Op.CREATE, req.key, req.value, dir=req.dir, expiration=expiration, unique=True)
+    if req.prev_exist is False:
+        op = Op.CREATE
+    elif req.prev_exist is True:
+        op = Op.CAS if has_compare else Op.UPDATE
+    else:
+        op = Op.CAS if has_compare else Op.SET
+    if op is Op.CREATE:
+        return Command(op, req.key, req.value, dir=req.dir, expiration=expiration)
+    return Command(op, req.key, req.value, dir=req.dir, expiration=expiration,
+                   prev_value=req.prev_value, prev_index=req.prev_index, refresh=req.refresh)
+
+
+def _headers(node: KeysNode, etcd_index: int) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", "application/json"),
+        ("X-Etcd-Cluster-Id", node.cluster_id_hex),
+        ("X-Etcd-Index", str(etcd_index)),
+        ("X-Raft-Index", str(node.position.applied)),
+        ("X-Raft-Term", str(node.position.term)),
+    ]
+
+
+def _error(node: KeysNode, exc: EtcdError) -> Response:
+    headers = [
+        ("Content-Type", "application/json"),
+        ("X-Etcd-Cluster-Id", node.cluster_id_hex),
+        ("X-Etcd-Index", str(exc.index)),
+    ]
+    return Response(exc.status, headers, exc.to_json())
+
+
+def _get(node: KeysNode, req: KeysRequest) -> Response:
+    # A quorum read on a single member is already linearizable: a write is acknowledged
+    # only after it was applied here. Raft's ReadIndex takes over with more members.
+    body = node.store.get(req.key, req.recursive, req.sorted, node.clock())
+    return Response(200, _headers(node, node.store.index), body)
+
+
+def _written(node: KeysNode, req: KeysRequest, event: Event) -> Response:
+    created = event.action == "create" or (event.action == "set" and event.prev is None)
+    if req.no_value_on_success and req.method != "DELETE":
+        body = b'{"action":"%s"}\n' % event.action.encode()
+    else:
+        body = event.render(node.clock())
+    return Response(201 if created else 200, _headers(node, event.index), body)
+
+
+def _watch(node: KeysNode, req: KeysRequest) -> Response:
+    """Long poll (v2-spec §2): headers go out at once, the body with the event."""
+    wakeup = _Wakeup()
+    watcher = node.store.watch(req.key, req.recursive, req.stream, req.wait_index, wakeup)
+    headers = _headers(node, node.store.index)
+    return Response(200, headers, stream=_events(node, watcher, wakeup))
+
+
+class _Wakeup:
+    """The store calls this (synchronously, inside apply) when the watcher has news."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def __call__(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event = trio.Event()
+
+
+async def _events(node: KeysNode, watcher: Watcher, wakeup: _Wakeup) -> AsyncIterator[bytes]:
+    try:
+        while True:
+            while watcher.events:
+                yield watcher.events.popleft().render(node.clock())
+                if not watcher.stream:
+                    return
+            if watcher.closed:
+                return
+            await wakeup.wait()
+    finally:
+        node.store.unwatch(watcher)
