@@ -7,14 +7,10 @@ h11.Connection holding the previous one's unread bytes, and responses are writte
 That skips h11's per-response header validation, the largest cost on the hot path; the
 app's headers are still checked for CR/LF, the one thing that would corrupt framing.
 
-Timeouts live here (STYLE §9): an idle keep-alive connection is closed quietly; once a
-request's first byte is in, the whole request must arrive within `request_timeout` (else
-408); a send blocked for `write_timeout` closes the connection.
-
-Requests the server cannot serve get the replies Go's net/http writes by hand (plain
-text, `Connection: close`, no Date) and the connection is closed. Nothing here may take
-the node down: an app exception is a 500 for that one request, and anything unexpected
-closes only its connection.
+Timeouts (STYLE §9): idle keep-alive -> quiet close; a request must be complete within
+`request_timeout` of its first byte (else 408); a send blocked for `write_timeout` closes.
+Unservable requests get Go's hand-written replies and a close. Nothing here may take the
+node down: an app exception is a 500 for that request; anything else costs one connection.
 """
 
 from __future__ import annotations
@@ -87,16 +83,11 @@ _APP_FAILED = Response(500, [("Content-Type", "text/plain; charset=utf-8")], b"5
 
 
 def _protocol_reply(exc: h11.RemoteProtocolError) -> bytes:
-    if exc.error_status_hint == 431:
-        return _TOO_LARGE_HEAD
-    if exc.error_status_hint == 501:
-        return _BAD_TRANSFER_ENCODING
-    if "Host" in str(exc):
-        return _NO_HOST
-    return _BAD_REQUEST
+    by_hint = {431: _TOO_LARGE_HEAD, 501: _BAD_TRANSFER_ENCODING}.get(exc.error_status_hint)
+    return by_hint or (_NO_HOST if "Host" in str(exc) else _BAD_REQUEST)
 
 
-class Closed(Exception):
+class _Closed(Exception):
     """This connection is over (peer gone, timeout, or an error reply already sent)."""
 
 
@@ -110,8 +101,7 @@ class _DateCache:
     __slots__ = ("_second", "_line")
 
     def __init__(self) -> None:
-        self._second = -1
-        self._line = ""
+        self._second, self._line = -1, ""
 
     def line(self) -> str:
         now = int(time.time())
@@ -122,12 +112,8 @@ class _DateCache:
 
 
 async def serve_http(
-    listeners: list[trio.SocketListener],
-    app: App,
-    limits: HttpLimits,
-    log: Any,
-    *,
-    task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+    listeners: list[trio.SocketListener], app: App, limits: HttpLimits, log: Any,
+    *, task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve HTTP on `listeners` until cancelled; `task_status.started(listeners)` once listening.
 
@@ -159,14 +145,9 @@ class _Connection:
 
 
     def __init__(self, stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any, dates: Any) -> None:
-        self.stream = stream
-        self.app = app
-        self.limits = limits
-        self.log = log
-        self.dates = dates
+        self.stream, self.app, self.limits, self.log, self.dates = stream, app, limits, log, dates
         self.parser = self._new_parser(b"")
-        self.keep_alive = True
-        self.version = "HTTP/1.1"
+        self.keep_alive, self.version = True, "HTTP/1.1"
 
     def _new_parser(self, unread: bytes) -> h11.Connection:
         parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
@@ -185,7 +166,7 @@ class _Connection:
                     await self._linger()
                     return
                 self.parser = self._new_parser(self.parser.trailing_data[0])
-        except Closed:
+        except _Closed:
             pass
 
     # --- reading
@@ -194,7 +175,7 @@ class _Connection:
         try:
             data = await self.stream.receive_some(self.limits.read_size)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise Closed from exc
+            raise _Closed from exc
         self.parser.receive_data(data)
 
     async def _receive_request(self) -> Request | None:
@@ -274,16 +255,16 @@ class _Connection:
             try:
                 await self.stream.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise Closed from exc
+                raise _Closed from exc
         if scope.cancelled_caught:
             self.log.info("http.write_timeout")
-            raise Closed
+            raise _Closed
 
     async def _fail(self, reply: bytes) -> None:
         """Write one of Go's bare error replies, drain, and end the connection."""
         await self._send_all(reply)
         await self._linger()
-        raise Closed
+        raise _Closed
 
     async def _linger(self) -> None:
         """Half-close and drain briefly, so unread input does not turn our reply into a reset."""
@@ -333,7 +314,7 @@ class _Connection:
         except _BadResponse:
             self.log.error("http.bad_response", method=request.method, target=request.target)
             await self._send_all(_INTERNAL)
-            raise Closed from None
+            raise _Closed from None
         if head_only or not body:
             await self._send_all(head)
         elif len(body) <= _JOIN_LIMIT:
@@ -354,7 +335,7 @@ class _Connection:
             if head_only:
                 return
             if not await self._pump(stream, chunked):
-                raise Closed
+                raise _Closed
             if chunked:
                 await self._send_all(b"0\r\n\r\n")
         finally:
@@ -390,7 +371,7 @@ class _Connection:
                 async for chunk in stream:
                     if chunk:
                         await self._send_all(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-            except Closed:
+            except _Closed:
                 healthy = False
             except Exception:
                 self.log.exception("http.stream_error")
