@@ -69,6 +69,7 @@ class Node:
     def __init__(self, owner: Nodes, name: str, data_dir: Path, extra: Sequence[str]) -> None:
         self._owner = owner
         self.name = name
+        self.serial = len(owner.nodes)  # two handles may share a name (and a data dir)
         self.data_dir = data_dir
         self.extra = list(extra)
         self.proc: subprocess.Popen | None = None
@@ -98,7 +99,7 @@ class Node:
         self.runs += 1
         self.port = free_port()
         url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self._owner.root / f"{self.name}.run{self.runs}.log"
+        self.log_path = self._owner.root / f"{self.serial}-{self.name}.run{self.runs}.log"
         argv = [sys.executable, "-m", "trionode", "--name", name or self.name,
                 "--data-dir", str(self.data_dir), "--listen-client-urls", url,
                 "--advertise-client-urls", url, *self.extra]
@@ -181,7 +182,9 @@ class Node:
         """One request on this node's keep-alive client connection (reconnects when closed)."""
         if self._conn is None:
             self._conn = self.connect(timeout)
-        self._conn.timeout = timeout
+        self._conn.timeout = timeout  # for a reconnect; an open socket needs its own update
+        if self._conn.sock is not None:
+            self._conn.sock.settimeout(timeout)
         body, headers = None, {}
         if form is not None:
             body = urllib.parse.urlencode(form)
@@ -215,12 +218,12 @@ class Nodes:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="trionode-system-"))
         self._procs: list[subprocess.Popen] = []
-        self._nodes: list[Node] = []
+        self.nodes: list[Node] = []
 
     def node(self, name: str = "n1", *extra: str, data_dir: Path | None = None) -> Node:
         """A node handle (not started): its own data dir unless one is given."""
         node = Node(self, name, data_dir or self.root / f"{name}.data", extra)
-        self._nodes.append(node)
+        self.nodes.append(node)
         return node
 
     def start(self, name: str = "n1", *extra: str) -> Node:
@@ -233,7 +236,7 @@ class Nodes:
         return proc
 
     def cleanup(self) -> None:
-        for node in self._nodes:
+        for node in self.nodes:
             node.close_client()
         try:
             for proc in self._procs:
