@@ -166,6 +166,10 @@ class Node:
         wanted = [f"{key}={value}" for key, value in fields.items()]
         return [line for line in self.log().splitlines() if all(w in line.split() for w in wanted)]
 
+    def error_lines(self) -> list[str]:
+        """Every error-level line of the current run's log: none is expected while serving."""
+        return [line for line in self.log().splitlines() if "level=error" in line.split()]
+
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):

@@ -91,6 +91,7 @@ def test_acknowledged_writes_survive_kill_9(nodes):
         assert reply.status == 200 and reply.json()["node"]["value"] == f"{w.i}-{last}"
     after = node.put("/load/after", value="ok")
     assert after.status == 201 and after.json()["node"]["modifiedIndex"] > max_index
+    assert not node.error_lines(), node.log()
     print(f"\nkill -9 under load: {len(acked)} acknowledged writes by {WRITERS} writers "
           f"in {LOAD_SECONDS}s, max index {max_index}, index after restart {tree.etcd_index}")
 

@@ -118,7 +118,10 @@ def fd_limit() -> Iterator[None]:
 
 def test_ten_thousand_idle_watchers(nodes, fd_limit):
     node = nodes.start("watch")
-    watchers = lambda: node.store_stats()["watchers"]  # noqa: E731
+
+    def watchers() -> int:
+        return node.store_stats()["watchers"]
+
     rss_idle = node.rss_kib()
     targets = [f"/v2/keys/w/k{i % KEYS}?wait=true" for i in range(PER_KEY_WATCHERS)]
     targets += ["/v2/keys/w?wait=true&recursive=true"] * RECURSIVE_WATCHERS
@@ -156,6 +159,7 @@ def test_ten_thousand_idle_watchers(nodes, fd_limit):
         for w in watches:
             w.close()
     assert _wait_for(watchers, 0, 15) == 0, "watchers of closed connections were not freed"
+    assert not node.error_lines(), node.error_lines()[:5]
     print(f"\n{TOTAL} idle watchers: opened in {opened_in:.1f}s; node VmRSS {rss} kB "
           f"({rss / 1024:.1f} MiB; {rss_idle} kB before, "
           f"~{(rss - rss_idle) * 1024 / TOTAL:.0f} bytes per watcher); "
@@ -182,6 +186,7 @@ def test_sigterm_closes_open_long_polls(nodes):
             time.sleep(0.05)
         assert len(eof) == len(watches), "watch connections left open after the node exited"
         assert all(w.has_head for w in watches)
+        assert not node.error_lines(), node.log()
     finally:
         for w in watches:
             w.close()
