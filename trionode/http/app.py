@@ -7,6 +7,7 @@ from typing import Protocol
 
 from . import info
 from .keys import KeysNode, handle_keys
+from .members import handle_members
 from .message import Request, Response
 from .paths import redirect_for
 
@@ -50,11 +51,12 @@ class ClientApp:
         self._node = node
 
     async def __call__(self, request: Request) -> Response:
+        # Go's mux cleans every path, not only the keys space (v2-spec §1.1.3).
+        redirect = redirect_for(request.raw_path, request.query, request.method)
+        if redirect is not None:
+            return redirect
         path = request.path
         if path == "/v2/keys" or path.startswith("/v2/keys/"):
-            redirect = redirect_for(request.raw_path, request.query, request.method)
-            if redirect is not None:
-                return redirect
             if request.method == "OPTIONS":
                 return Response(200, [])
             if request.method not in _KEYS_METHODS:
@@ -66,21 +68,6 @@ class ClientApp:
             if request.method not in methods:
                 return not_allowed(allow)
             return handler(self._node)
-        if path == "/v2/members" or path == "/v2/members/":
-            return self._members(request)
-        if path == "/v2/members/leader":
-            return self._leader(request)
+        if path == "/v2/members" or path.startswith("/v2/members/"):
+            return handle_members(self._node, request)
         return NOT_FOUND
-
-    def _members(self, request: Request) -> Response:
-        if request.method not in ("GET", "HEAD"):
-            # Runtime membership changes arrive with the membership issue; etcd answers
-            # an id-less non-GET the same way.
-            return Response(405, [_TEXT, _NOSNIFF, ("X-Etcd-Cluster-Id", self._node.cluster_id_hex)],
-                            b"Method Not Allowed\n")
-        return info.members(self._node)
-
-    def _leader(self, request: Request) -> Response:
-        if request.method not in ("GET", "HEAD"):
-            return not_allowed("GET")
-        return info.members_leader(self._node)

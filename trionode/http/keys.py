@@ -7,7 +7,7 @@ needs no clock to apply (STYLE principle 3).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Protocol
 
 import trio
@@ -107,37 +107,45 @@ def _written(node: KeysNode, req: KeysRequest, event: Event) -> Response:
 
 def _watch(node: KeysNode, req: KeysRequest) -> Response:
     """Long poll (v2-spec §2): headers go out at once, the body with the event."""
-    wakeup = _Wakeup()
-    watcher = node.store.watch(req.key, req.recursive, req.stream, req.wait_index, wakeup)
-    headers = _headers(node, node.store.index)
-    return Response(200, headers, stream=_events(node, watcher, wakeup))
+    stream = _WatchStream(node, req)
+    return Response(200, _headers(node, node.store.index), stream=stream)
 
 
-class _Wakeup:
-    """The store calls this (synchronously, inside apply) when the watcher has news."""
+class _WatchStream:
+    """The body of a watch response: one event, or one per line with stream=true.
 
-    __slots__ = ("_event",)
+    Registered when made (so that a 401 comes back as a plain error), and unregistered
+    by aclose(), which the server always calls, even for a HEAD that never iterates.
+    The store wakes us synchronously, inside apply, when the watcher has news.
+    """
 
-    def __init__(self) -> None:
-        self._event = trio.Event()
+    __slots__ = ("_node", "_watcher", "_ready", "_done")
 
-    def __call__(self) -> None:
-        self._event.set()
+    def __init__(self, node: KeysNode, req: KeysRequest) -> None:
+        self._node = node
+        self._ready = trio.Event()
+        self._done = False
+        self._watcher: Watcher = node.store.watch(req.key, req.recursive, req.stream,
+                                                  req.wait_index, self._wake)
 
-    async def wait(self) -> None:
-        await self._event.wait()
-        self._event = trio.Event()
+    def _wake(self) -> None:
+        self._ready.set()
 
+    def __aiter__(self) -> _WatchStream:
+        return self
 
-async def _events(node: KeysNode, watcher: Watcher, wakeup: _Wakeup) -> AsyncIterator[bytes]:
-    try:
-        while True:
-            while watcher.events:
-                yield watcher.events.popleft().render(node.clock())
-                if not watcher.stream:
-                    return
+    async def __anext__(self) -> bytes:
+        watcher = self._watcher
+        if self._done:
+            raise StopAsyncIteration
+        while not watcher.events:
             if watcher.closed:
-                return
-            await wakeup.wait()
-    finally:
-        node.store.unwatch(watcher)
+                raise StopAsyncIteration
+            await self._ready.wait()
+            self._ready = trio.Event()
+        event = watcher.events.popleft()
+        self._done = not watcher.stream  # one-shot: the next call ends the body
+        return event.render(self._node.clock())
+
+    async def aclose(self) -> None:
+        self._node.store.unwatch(self._watcher)

@@ -246,7 +246,8 @@ class _Connection:
                     await self._fail(_TOO_LARGE_BODY)
                 chunks.append(event.data)
             else:  # EndOfMessage; h11 raises RemoteProtocolError on EOF mid-body
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                # h11 may hand out bytearrays; the Request contract is bytes.
+                return bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
 
     # --- writing
 
