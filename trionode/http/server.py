@@ -1,11 +1,11 @@
 """The HTTP/1.1 edge: h11 parses requests on trio streams, one task per connection.
 
-A connection is a loop of exchanges: read one whole request (head and body), call the
-app, write the response in one send. Pipelined requests wait in the parser's buffer and
-are answered in order. h11 is used as a parser only: each exchange gets a fresh
-h11.Connection holding the previous one's unread bytes, and responses are written here.
-That skips h11's per-response header validation, the largest cost on the hot path; the
-app's headers are still checked for CR/LF, the one thing that would corrupt framing.
+A connection is a loop of exchanges: read one whole request (head and body, see
+reader.py: plain heads on a fast path, everything else through h11), call the app,
+write the response in one send. Pipelined requests wait in the reader's buffer and are
+answered in order. Responses are written here, not through h11: that skips its
+per-response header validation, the largest cost on the hot path; the app's headers are
+still checked for CR/LF, the one thing that would corrupt framing.
 
 Timeouts (STYLE §9): idle keep-alive -> quiet close; a request must be complete within
 `request_timeout` of its first byte (else 408); a send blocked for `write_timeout` closes.
@@ -15,6 +15,7 @@ node down: an app exception is a 500 for that request; anything else costs one c
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -25,8 +26,8 @@ import h11
 import trio
 
 from .message import Request, Response
-from .params import BadEscape
-from .paths import decode_path, split_target
+from .reader import PeerGone, Reject, RequestReader
+from .timeouts import Sweeper
 
 __all__ = ["HttpLimits", "serve_http", "serve_connection"]
 
@@ -87,6 +88,19 @@ def _protocol_reply(exc: h11.RemoteProtocolError) -> bytes:
     return by_hint or (_NO_HOST if "Host" in str(exc) else _BAD_REQUEST)
 
 
+class _Replies:
+    """The canned replies the request reader raises with (see reader.Reject)."""
+
+    bad_request = _BAD_REQUEST
+    too_large_head = _TOO_LARGE_HEAD
+    too_large_body = _TOO_LARGE_BODY
+    continue_ = _CONTINUE
+    protocol = staticmethod(_protocol_reply)
+
+
+_REPLIES = _Replies()
+
+
 class _Closed(Exception):
     """This connection is over (peer gone, timeout, or an error reply already sent)."""
 
@@ -120,152 +134,135 @@ async def serve_http(
     trio's SocketStream already sets TCP_NODELAY on every accepted connection.
     """
     dates = _DateCache()
+    sweeper = Sweeper()
 
     async def handle(stream: trio.SocketStream) -> None:
-        await serve_connection(stream, app, limits, log, dates)
+        await _serve(stream, app, limits, log, dates, sweeper)
 
-    await trio.serve_listeners(handle, listeners, task_status=task_status)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sweeper.run)
+        await nursery.start(trio.serve_listeners, handle, listeners)
+        task_status.started(listeners)
 
 
-async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any, dates: Any = None) -> None:
+async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any) -> None:
+    """Serve one connection on its own (tests): with a deadline sweeper of its own."""
+    sweeper = Sweeper()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sweeper.run)
+        await _serve(stream, app, limits, log, _DateCache(), sweeper)
+        nursery.cancel_scope.cancel()
+
+
+async def _serve(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any,
+                 dates: _DateCache, sweeper: Sweeper) -> None:
     """Serve one connection until it ends; never raises (a bug costs one connection only)."""
-    conn = _Connection(stream, app, limits, log, dates or _DateCache())
+    conn = _Connection(stream, app, limits, log, dates, sweeper)
+    sweeper.add(conn)
     try:
         await conn.run()
     except Exception:
         log.exception("http.connection_crashed")
     finally:
+        sweeper.discard(conn)
         await trio.aclose_forcefully(stream)
 
 
 class _Connection:
     """One client connection: the exchange loop and the reading and writing it needs."""
 
-    __slots__ = ("stream", "app", "limits", "log", "dates", "parser", "keep_alive", "version")
+    __slots__ = ("stream", "app", "limits", "log", "dates", "reader", "keep_alive", "version",
+                 "scope", "phase", "sweeper", "deadline_at")
 
 
-    def __init__(self, stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any, dates: Any) -> None:
+    def __init__(self, stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any,
+                 dates: _DateCache, sweeper: Sweeper) -> None:
         self.stream, self.app, self.limits, self.log, self.dates = stream, app, limits, log, dates
-        self.parser = self._new_parser(b"")
+        self.sweeper = sweeper
+        self.reader = RequestReader(stream, limits, _REPLIES)
         self.keep_alive, self.version = True, "HTTP/1.1"
+        # One cancel scope for the whole connection, cancelled by the sweeper when the
+        # current phase's deadline passed (see timeouts.py for why not scope deadlines).
+        self.scope = trio.CancelScope()
+        self.deadline_at = math.inf
+        self.phase = "idle"  # what the deadline is guarding: idle, request or write
 
-    def _new_parser(self, unread: bytes) -> h11.Connection:
-        parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
-        if unread:
-            parser.receive_data(unread)
-        return parser
+    def _deadline(self, phase: str, seconds: float) -> None:
+        self.phase = phase
+        self.deadline_at = self.sweeper.now + seconds
 
     async def run(self) -> None:
-        try:
-            while True:
-                request = await self._receive_request()
-                if request is None:
-                    return
-                await self._respond(request)
-                if not self.keep_alive:
-                    await self._linger()
-                    return
-                self.parser = self._new_parser(self.parser.trailing_data[0])
-        except _Closed:
-            pass
+        with self.scope:
+            try:
+                while True:
+                    request = await self._receive_request()
+                    if request is None:
+                        return
+                    await self._respond(request)
+                    if not self.keep_alive:
+                        await self._linger()
+                        return
+            except _Closed:
+                return
+        if self.scope.cancelled_caught:
+            if self.phase == "request":  # too slow to send its whole request
+                await self._fail_shielded(_TIMEOUT)
+            elif self.phase == "write":  # a client that stopped reading our reply
+                self.log.info("http.write_timeout")
 
     # --- reading
 
-    async def _receive(self) -> None:
-        try:
-            data = await self.stream.receive_some(self.limits.read_size)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise _Closed from exc
-        self.parser.receive_data(data)
-
     async def _receive_request(self) -> Request | None:
         """The next whole request, or None when the connection should just close."""
-        started = bool(self.parser.trailing_data[0])  # pipelined bytes already here
-        with trio.CancelScope() as deadline:
-            if not started:
-                deadline.deadline = trio.current_time() + self.limits.idle_timeout
-                await self._receive()
-                started = True
-            deadline.deadline = trio.current_time() + self.limits.request_timeout
-            try:
-                return await self._read_request()
-            except h11.RemoteProtocolError as exc:
-                await self._fail(_protocol_reply(exc))
-        if deadline.cancelled_caught and started:
-            await self._fail(_TIMEOUT)
-        return None  # idle for too long: close quietly, as Go does
-
-    async def _read_request(self) -> Request | None:
-        parser = self.parser
-        event = parser.next_event()
-        while event is h11.NEED_DATA:
-            await self._receive()
-            event = parser.next_event()
-        if type(event) is not h11.Request:
-            return None  # ConnectionClosed before a new request
-        headers = list(event.headers)
-        # h11 bounds only an incomplete head; a complete one can arrive in the last read.
-        head_size = len(event.method) + len(event.target) + 13
-        declared = 0
-        keep_alive = event.http_version == b"1.1"
-        for name, value in headers:
-            head_size += len(name) + len(value) + 4
-            if name == b"content-length":
-                declared = int(value)  # h11 checked the syntax
-            elif name == b"connection":
-                keep_alive = _keep_alive(value, keep_alive)
-        if head_size > self.limits.max_header_bytes:
-            await self._fail(_TOO_LARGE_HEAD)
-        if declared > self.limits.max_body_bytes:
-            await self._fail(_TOO_LARGE_BODY)
-        target = event.target.decode("ascii")  # h11 only lets visible ASCII through
-        raw_path, query = split_target(target)
+        reader = self.reader
+        if not reader.buffer:  # no pipelined bytes already here
+            self._deadline("idle", self.limits.idle_timeout)  # then close quietly, as Go does
+            data = await self._guard(reader.receive())
+            if not data:
+                return None
+            reader.buffer = data
+        self._deadline("request", self.limits.request_timeout)
         try:
-            path = decode_path(raw_path)
-        except BadEscape:
-            await self._fail(_BAD_REQUEST)
-        body = await self._read_body()
-        self.keep_alive = keep_alive
-        self.version = "HTTP/1.1" if event.http_version == b"1.1" else "HTTP/1.0"
-        return Request(event.method.decode("ascii"), target, path, raw_path, query, headers, body)
+            got = await self._guard(reader.read(self._send_all))
+        except Reject as exc:
+            await self._fail(exc.reply)
+        if got is None:
+            return None
+        request, head = got
+        self.keep_alive, self.version = head.keep_alive, head.version
+        return request
 
-    async def _read_body(self) -> bytes:
-        parser = self.parser
-        limit = self.limits.max_body_bytes
-        if parser.they_are_waiting_for_100_continue:
-            await self._send_all(_CONTINUE)
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            event = parser.next_event()
-            if event is h11.NEED_DATA:
-                await self._receive()
-            elif type(event) is h11.Data:
-                size += len(event.data)
-                if size > limit:
-                    await self._fail(_TOO_LARGE_BODY)
-                chunks.append(event.data)
-            else:  # EndOfMessage; h11 raises RemoteProtocolError on EOF mid-body
-                # h11 may hand out bytearrays; the Request contract is bytes.
-                return bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
+    @staticmethod
+    async def _guard(work: Awaitable[Any]) -> Any:
+        try:
+            return await work
+        except PeerGone as exc:
+            raise _Closed from exc
 
     # --- writing
 
     async def _send_all(self, data: bytes) -> None:
-        with trio.move_on_after(self.limits.write_timeout) as scope:
-            try:
-                await self.stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise _Closed from exc
-        if scope.cancelled_caught:
-            self.log.info("http.write_timeout")
-            raise _Closed
+        """Send under the connection's current deadline (the caller set it)."""
+        try:
+            await self.stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise _Closed from exc
 
     async def _fail(self, reply: bytes) -> None:
         """Write one of Go's bare error replies, drain, and end the connection."""
         await self._send_all(reply)
         await self._linger()
         raise _Closed
+
+    async def _fail_shielded(self, reply: bytes) -> None:
+        """A reply after the connection's own deadline passed: on a fresh, short one."""
+        with trio.move_on_after(self.limits.linger_timeout) as scope:
+            scope.shield = True
+            try:
+                await self.stream.send_all(reply)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+        await self._linger()
 
     async def _linger(self) -> None:
         """Half-close and drain briefly, so unread input does not turn our reply into a reset."""
@@ -297,6 +294,7 @@ class _Connection:
             raise _BadResponse from None
 
     async def _respond(self, request: Request) -> None:
+        self.deadline_at = math.inf  # the app may wait for a commit; that is not the client's fault
         try:
             response = await self.app(request)
         except Exception:
@@ -314,8 +312,10 @@ class _Connection:
                 head = self._head(response, f"Content-Length: {len(body)}\r\n")
         except _BadResponse:
             self.log.error("http.bad_response", method=request.method, target=request.target)
+            self._deadline("write", self.limits.write_timeout)
             await self._send_all(_INTERNAL)
             raise _Closed from None
+        self._deadline("write", self.limits.write_timeout)
         if head_only or not body:
             await self._send_all(head)
         elif len(body) <= _JOIN_LIMIT:
@@ -332,12 +332,14 @@ class _Connection:
             chunked = self.version == "HTTP/1.1"
             if not chunked:
                 self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
+            self._deadline("write", self.limits.write_timeout)
             await self._send_all(self._head(response, "Transfer-Encoding: chunked\r\n" if chunked else ""))
             if head_only:
                 return
             if not await self._pump(stream, chunked):
                 raise _Closed
             if chunked:
+                self._deadline("write", self.limits.write_timeout)
                 await self._send_all(b"0\r\n\r\n")
         finally:
             await self._close_iterator(stream)
@@ -360,7 +362,7 @@ class _Connection:
                     pending += len(data)
                     if not data or pending > self.limits.max_pending_bytes:
                         break
-                    self.parser.receive_data(data)
+                    self.reader.buffer += data
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass
             healthy = False
@@ -369,9 +371,12 @@ class _Connection:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(watch_peer, nursery.cancel_scope)
             try:
+                self.deadline_at = math.inf  # a watch may wait for ever (v2-spec §2.8)
                 async for chunk in stream:
                     if chunk:
+                        self._deadline("write", self.limits.write_timeout)
                         await self._send_all(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                        self.deadline_at = math.inf
             except _Closed:
                 healthy = False
             except Exception:
@@ -391,10 +396,3 @@ class _Connection:
                 await aclose()
             except Exception:
                 self.log.exception("http.stream_close_error")
-
-
-def _keep_alive(value: bytes, default: bool) -> bool:
-    tokens = {token.strip() for token in value.lower().split(b",")}
-    if b"close" in tokens:
-        return False
-    return default or b"keep-alive" in tokens
