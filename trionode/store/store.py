@@ -147,13 +147,22 @@ class Store:
                 raise
         if cmd.refresh and old is not None:
             value = old.value
-        return [self._create(cmd.key, cmd.dir, value, cmd.expiration, "set", replace=True, unique=False)]
+        return [self._create(cmd.key, cmd.dir, value, cmd.expiration, "set", replace=True, refresh=cmd.refresh)]
 
     def _create_cmd(self, cmd: Command) -> list[Event]:
-        return [self._create(cmd.key, cmd.dir, cmd.value, cmd.expiration, "create", replace=False, unique=cmd.unique)]
+        return [self._create(cmd.key, cmd.dir, cmd.value, cmd.expiration, "create", unique=cmd.unique)]
 
     def _create(
-        self, key: str, dir: bool, value: str, expiration: int | None, action: str, *, replace: bool, unique: bool
+        self,
+        key: str,
+        dir: bool,
+        value: str,
+        expiration: int | None,
+        action: str,
+        *,
+        replace: bool = False,
+        unique: bool = False,
+        refresh: bool = False,
     ) -> Event:
         """etcd's internalCreate: make missing parents, then the node (v2-spec §1.5, §1.6.1)."""
         index = self._index + 1
@@ -179,7 +188,9 @@ class Store:
         if expiration is not None:
             self._push(node)
         self._index = index
-        event = Event(action, key, index, index, value=None if dir else value, dir=dir, expiration=expiration, prev=old)
+        event = Event(
+            action, key, index, index, value=None if dir else value, dir=dir, expiration=expiration, prev=old, refresh=refresh
+        )
         self._publish(event)
         return event
 
