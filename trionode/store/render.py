@@ -41,7 +41,8 @@ def ttl_seconds(expiration: int, now_ns: int) -> int:
 
 
 def expiry_fields(expiration: int, now_ns: int) -> str:
-    ttl = -((now_ns - expiration) // NS)
+    """`,"expiration":...` plus `,"ttl":n` unless n is 0."""
+    ttl = ttl_seconds(expiration, now_ns)
     text = ',"expiration":"' + rfc3339nano(expiration) + '"'
     return text + f',"ttl":{ttl}' if ttl else text
 

@@ -27,7 +27,7 @@ from .event import Event
 from .history import History
 from .render import node_json
 from .snapshot import dump_tree, load_tree
-from .tree import MIN_EXPIRATION, Node, find, iter_nodes
+from .tree import MIN_EXPIRATION, Node, ensure_dir, find, iter_nodes, lookup
 from .watch import Watcher, WatcherHub
 
 __all__ = ["Store"]
@@ -173,7 +173,7 @@ class Store:
         if expiration is not None and expiration < MIN_EXPIRATION:
             expiration = None
         cut = key.rfind("/")
-        parent = self._ensure_dir(key[:cut] or "/", index)
+        parent = ensure_dir(self._root, key[:cut] or "/", index, self._index)
         name = key[cut + 1 :]
         children = parent.children
         assert children is not None
@@ -294,47 +294,7 @@ class Store:
     # -- helpers ----------------------------------------------------------------
 
     def _lookup(self, key: str) -> tuple[Node | None, Node]:
-        """(parent, node) at `key`; EtcdError 100 (cause: first missing prefix) or
-        104 (cause: the file in the way)."""
-        if key == "/":
-            return None, self._root
-        parent = None
-        node = self._root
-        for name in key[1:].split("/"):
-            children = node.children
-            if children is None:
-                raise EtcdError(104, node.path, self._index)
-            child = children.get(name)
-            if child is None:
-                missing = "/" + name if node.path == "/" else node.path + "/" + name
-                raise EtcdError(100, missing, self._index)
-            parent, node = node, child
-        return parent, node
-
-    def _ensure_dir(self, path: str, index: int) -> Node:
-        """The dir at `path`, creating missing ones with createdIndex = `index` (the write
-        that makes them). A file on the way -> 104 before anything is created."""
-        node = self._root
-        if path == "/":
-            return node
-        names = path[1:].split("/")
-        for depth, name in enumerate(names):
-            children = node.children
-            if children is None:
-                raise EtcdError(104, node.path, self._index)
-            child = children.get(name)
-            if child is None:
-                # everything from here down is new: nothing below can fail
-                for new_name in names[depth:]:
-                    new_path = "/" + new_name if node.path == "/" else node.path + "/" + new_name
-                    child = Node(new_path, "", {}, index, index, None)
-                    node.children[new_name] = child  # type: ignore[index]
-                    node = child
-                return node
-            node = child
-        if node.children is None:
-            raise EtcdError(104, node.path, self._index)
-        return node
+        return lookup(self._root, key, self._index)
 
     def _replace(self, parent: Node | None, new: Node) -> None:
         assert parent is not None and parent.children is not None

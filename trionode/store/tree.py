@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-__all__ = ["Node", "MIN_EXPIRATION", "find", "descendant", "subtree_paths", "iter_nodes"]
+from ..errors import EtcdError
+
+__all__ = ["Node", "MIN_EXPIRATION", "lookup", "ensure_dir", "find", "descendant", "subtree_paths", "iter_nodes"]
 
 #: etcd treats an expiration before 2000-01-01T00:00:00Z as "permanent" when a node is
 #: created (v2store internalCreate: such times come from JSON zero values).
@@ -99,3 +101,49 @@ def iter_nodes(root: Node) -> Iterator[Node]:
         yield node
         if node.children:
             stack.extend(reversed(node.children.values()))
+
+
+def lookup(root: Node, key: str, index: int) -> tuple[Node | None, Node]:
+    """(parent, node) at `key`. Errors carry `index` (v2-spec §1.4.7): 100 with the first
+    missing prefix as cause, or 104 with the path of the file in the way."""
+    if key == "/":
+        return None, root
+    parent = None
+    node = root
+    for name in key[1:].split("/"):
+        children = node.children
+        if children is None:
+            raise EtcdError(104, node.path, index)
+        child = children.get(name)
+        if child is None:
+            missing = "/" + name if node.path == "/" else node.path + "/" + name
+            raise EtcdError(100, missing, index)
+        parent, node = node, child
+    return parent, node
+
+
+def ensure_dir(root: Node, path: str, new_index: int, index: int) -> Node:
+    """The dir at `path`, making missing ones with created = modified = `new_index` (the
+    write that makes them, v2-spec §1.4.9). A file on the way -> 104 (with `index`)
+    before anything is made."""
+    node = root
+    if path == "/":
+        return node
+    names = path[1:].split("/")
+    for depth, name in enumerate(names):
+        children = node.children
+        if children is None:
+            raise EtcdError(104, node.path, index)
+        child = children.get(name)
+        if child is None:
+            # everything from here down is new, so nothing below can fail
+            for new_name in names[depth:]:
+                new_path = "/" + new_name if node.path == "/" else node.path + "/" + new_name
+                child = Node(new_path, "", {}, new_index, new_index, None)
+                node.children[new_name] = child  # type: ignore[index]
+                node = child
+            return node
+        node = child
+    if node.children is None:
+        raise EtcdError(104, node.path, index)
+    return node
