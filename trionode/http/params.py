@@ -105,11 +105,17 @@ def _parse_pairs(raw: bytes, into: dict[str, str]) -> str | None:
     return _SEMICOLON if semicolon else error
 
 
+_FORM_TYPE_BYTES = _FORM_TYPE.encode()
+
+
 def parse_form(method: str, query: str, content_type: bytes | None, body: bytes) -> dict[str, str]:
     """Go's Request.ParseForm + FormValue: name -> first value; raises EtcdError(210)."""
     form: dict[str, str] = {}
     if method in FORM_METHODS:
-        media, error = parse_media_type((content_type or b"application/octet-stream").decode("latin-1"))
+        if content_type == _FORM_TYPE_BYTES:  # what every client sends: skip the parse
+            media, error = _FORM_TYPE, None
+        else:
+            media, error = parse_media_type((content_type or b"application/octet-stream").decode("latin-1"))
         if error is None and media == _FORM_TYPE:
             error = _parse_pairs(body, form)
         if error is not None:
