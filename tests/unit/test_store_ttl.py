@@ -7,7 +7,8 @@ import pytest
 from trionode.commands import Command, Op
 from trionode.errors import EtcdError
 from trionode.store import Store
-from trionode.store.render import rfc3339nano, ttl_seconds
+from trionode.gotime import rfc3339nano
+from trionode.store.render import ttl_seconds
 
 NS = 10**9
 NOW = 1_800_000_000 * NS  # 2027-01-15T08:00:00Z

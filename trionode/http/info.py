@@ -12,7 +12,7 @@ from .. import ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION
 from ..commit import LogPosition
 from ..jsontext import quote
 from ..store import Store
-from .gotime import go_duration, rfc3339nano
+from ..gotime import go_duration, rfc3339nano
 from .message import Response
 
 __all__ = ["InfoNode", "Member", "version", "health", "stats_self", "stats_leader",

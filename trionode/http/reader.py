@@ -120,16 +120,17 @@ class RequestReader:
         for name, value in head.headers:
             if name == b"connection":
                 keep_alive = _keep_alive(value, keep_alive)
-        request = self._request(head.method, head.target, head.headers, body)
+        raw_path, query, path = self._split(head.target)
+        request = Request(head.method, head.target, path, raw_path, query, head.headers, body)
         return request, Head(keep_alive, "HTTP/1.1")
 
-    def _request(self, method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes) -> Request:
+    def _split(self, target: str) -> tuple[str, str, str]:
+        """(raw path, query, decoded path); Go answers a bad escape in the path with 400."""
         raw_path, query = split_target(target)
         try:
-            path = decode_path(raw_path)
+            return raw_path, query, decode_path(raw_path)
         except BadEscape:
             raise Reject(self._replies.bad_request) from None
-        return Request(method, target, path, raw_path, query, headers, body)
 
     async def _h11(self, send: Callable[[bytes], Awaitable[None]], eof: bool) -> tuple[Request, Head] | None:
         parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.max_header_bytes)
@@ -170,12 +171,12 @@ class RequestReader:
             raise Reject(self._replies.too_large_head)
         if declared > self._limits.max_body_bytes:
             raise Reject(self._replies.too_large_body)
-        # h11 only lets visible ASCII through in the target
-        request = self._request(event.method.decode("ascii"), event.target.decode("ascii"), headers, b"")
+        target = event.target.decode("ascii")  # h11 only lets visible ASCII through
+        raw_path, query, path = self._split(target)
         body = await self._h11_body(parser, send)
         version = "HTTP/1.1" if event.http_version == b"1.1" else "HTTP/1.0"
-        return Request(request.method, request.target, request.path, request.raw_path,
-                       request.query, headers, body), Head(keep_alive, version)
+        request = Request(event.method.decode("ascii"), target, path, raw_path, query, headers, body)
+        return request, Head(keep_alive, version)
 
     async def _h11_body(self, parser: h11.Connection, send: Callable[[bytes], Awaitable[None]]) -> bytes:
         limit = self._limits.max_body_bytes

@@ -9,25 +9,13 @@ rules and cost more.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
+from ..gotime import rfc3339nano
 from ..jsontext import quote
 from .tree import Node
 
-__all__ = ["rfc3339nano", "ttl_seconds", "expiry_fields", "node_json", "NS"]
+__all__ = ["ttl_seconds", "expiry_fields", "node_json", "NS"]
 
 NS = 1_000_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def rfc3339nano(ns: int) -> str:
-    """Go's time.RFC3339Nano in UTC: trailing zeros of the fraction dropped, no '.' if 0."""
-    secs, frac = divmod(ns, NS)
-    t = _EPOCH + timedelta(seconds=secs)
-    text = f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-    if frac:
-        text += "." + f"{frac:09d}".rstrip("0")
-    return text + "Z"
 
 
 def ttl_seconds(expiration: int, now_ns: int) -> int:

@@ -1,10 +1,23 @@
-"""Go's text forms of time, as etcd prints them in /v2/stats."""
+"""Go's text forms of time, as etcd prints them (expirations, /v2/stats). Pure."""
 
 from __future__ import annotations
 
-from ..store.render import rfc3339nano
+from datetime import datetime, timedelta, timezone
 
 __all__ = ["go_duration", "rfc3339nano"]
+
+_NS = 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def rfc3339nano(ns: int) -> str:
+    """Go's time.RFC3339Nano in UTC: trailing zeros of the fraction dropped, no '.' if 0."""
+    secs, frac = divmod(ns, _NS)
+    t = _EPOCH + timedelta(seconds=secs)
+    text = f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    if frac:
+        text += "." + f"{frac:09d}".rstrip("0")
+    return text + "Z"
 
 
 def _fraction(value: int, digits: int) -> str:
