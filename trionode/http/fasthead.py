@@ -13,7 +13,7 @@ this module accepts.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["FastHead", "FALLBACK", "NEED_MORE", "parse_head"]
 
@@ -25,8 +25,7 @@ _HEADER = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[!-~](?:[ \t]*[
 _CONTENT_LENGTH_MAX_DIGITS = 18  # well past any body limit; h11 judges longer ones
 
 
-@dataclass(frozen=True, slots=True)
-class FastHead:
+class FastHead(NamedTuple):
     method: str
     target: str
     #: names lower-case, in arrival order, as h11 gives them

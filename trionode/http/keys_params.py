@@ -8,7 +8,7 @@ ttl 202 -> prevExist 209 -> refresh 209/211/212. Causes are etcd's texts, byte f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import EtcdError
 from .message import Request
@@ -26,8 +26,7 @@ _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _BOOLS = ("recursive", "sorted", "wait", "dir", "quorum", "stream")
 
 
-@dataclass(frozen=True, slots=True)
-class KeysRequest:
+class KeysRequest(NamedTuple):
     """A /v2/keys request with every parameter parsed; legal by construction.
 
     `key` is clean: leading '/', no trailing '/', root is '/'. `prev_value` is None when
@@ -86,10 +85,14 @@ def parse_keys_request(request: Request) -> KeysRequest:
     """Parse and validate; raises EtcdError(code, cause, index=0) like etcd 3.4."""
     form = parse_form(request.method, request.query, request.header(b"content-type"), request.body)
     key = _key(request.path)
+    if not form:  # a bare GET or DELETE: nothing to check
+        return KeysRequest(request.method, key, "", False, None, None, None, 0,
+                           False, False, False, 0, False, False, False, False)
     prev_index = _uint(form, "prevIndex", 203)
     wait_index = _uint(form, "waitIndex", 203)
-    flags = {name: bool(_bool(form, name, f'invalid value for "{name}"')) for name in _BOOLS}
-    if flags["wait"] and request.method != "GET":
+    recursive, sorted_, wait, dir_, quorum, stream = (
+        bool(_bool(form, name, f'invalid value for "{name}"')) for name in _BOOLS)
+    if wait and request.method != "GET":
         raise EtcdError(209, '"wait" can only be used with GET requests')
     prev_value = form.get("prevValue")
     if prev_value == "":
@@ -104,21 +107,5 @@ def parse_keys_request(request: Request) -> KeysRequest:
             raise EtcdError(211, "A value was provided on a refresh")
         if ttl is None:
             raise EtcdError(212, "No TTL value set")
-    return KeysRequest(
-        method=request.method,
-        key=key,
-        value=value,
-        dir=flags["dir"],
-        ttl=ttl,
-        prev_exist=prev_exist,
-        prev_value=prev_value,
-        prev_index=prev_index,
-        recursive=flags["recursive"],
-        sorted=flags["sorted"],
-        wait=flags["wait"],
-        wait_index=wait_index,
-        stream=flags["stream"],
-        quorum=flags["quorum"],
-        no_value_on_success=no_value,
-        refresh=refresh,
-    )
+    return KeysRequest(request.method, key, value, dir_, ttl, prev_exist, prev_value, prev_index,
+                       recursive, sorted_, wait, wait_index, stream, quorum, no_value, refresh)

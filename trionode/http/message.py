@@ -8,13 +8,12 @@ The app sets only its own headers.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Request", "Response"]
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     """One complete request: head and the whole body, already read.
 
     `target` is the raw request target; `raw_path` and `query` are its two halves (the
@@ -40,8 +39,7 @@ class Request:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
     """Status, the app's own headers and a body, or a stream of chunks.
 
     With `stream` set, `body` is ignored: the head goes out at once with chunked framing
