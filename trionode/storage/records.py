@@ -34,6 +34,8 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..raft.messages import Entry, HardState, Snapshot
+
 __all__ = [
     "Entry",
     "HardState",
@@ -51,7 +53,6 @@ __all__ = [
     "scan",
 ]
 
-_U64_MAX = (1 << 64) - 1
 _HEAD = struct.Struct("<IB3xI")  # length, type, pcrc: the bytes hcrc covers
 _HCRC = struct.Struct("<I")
 HEADER_SIZE = _HEAD.size + _HCRC.size
@@ -68,57 +69,6 @@ class RecordType(enum.IntEnum):
 
 class RecordError(ValueError):
     """A header or payload that is not a record of ours."""
-
-
-def _check_u64(owner: object, **fields: int) -> None:
-    for name, value in fields.items():
-        if not isinstance(value, int) or not 0 <= value <= _U64_MAX:
-            raise ValueError(f"{type(owner).__name__}.{name} must be an int in [0, 2**64): {value!r}")
-
-
-def _check_data(owner: object, data: object) -> None:
-    if not isinstance(data, bytes):
-        raise ValueError(f"{type(owner).__name__}.data must be bytes, not {type(data).__name__}")
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One Raft log entry; `data` is a Command.encode() payload (opaque here)."""
-
-    term: int
-    index: int
-    data: bytes
-
-    def __post_init__(self) -> None:
-        _check_u64(self, term=self.term, index=self.index)
-        _check_data(self, self.data)
-        if self.index == 0:
-            raise ValueError("Entry.index starts at 1")
-
-
-@dataclass(frozen=True, slots=True)
-class HardState:
-    """What Raft must remember across a crash (Raft paper fig. 2: currentTerm, votedFor) + commit."""
-
-    term: int = 0
-    vote: int = 0  # member id voted for in `term`; 0 = none
-    commit: int = 0
-
-    def __post_init__(self) -> None:
-        _check_u64(self, term=self.term, vote=self.vote, commit=self.commit)
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The applied state up to and including log entry `index` of `term` (Store.dump())."""
-
-    index: int
-    term: int
-    data: bytes
-
-    def __post_init__(self) -> None:
-        _check_u64(self, index=self.index, term=self.term)
-        _check_data(self, self.data)
 
 
 Record = Entry | HardState
