@@ -197,13 +197,13 @@ class PeerDecoder:
         partial = self._partial
         if partial is None:
             if offset:
-                raise WireError(f"SNAP_CHUNK at offset {offset} without the chunks before it")
+                raise WireError(f"SNAP_CHUNK out of order: offset {offset} with no transfer in progress")
             if last:  # a one-chunk snapshot: copy its data once, straight from the buffer
                 return self._snap_message(key, view[pos:end].tobytes())
             partial = self._partial = _Partial(key)
         elif key != partial.key or offset != len(partial.data):
-            raise WireError(f"SNAP_CHUNK {key} at offset {offset} does not continue {partial.key} "
-                            f"at offset {len(partial.data)}")
+            raise WireError(f"SNAP_CHUNK out of order: {key} at offset {offset} does not continue "
+                            f"{partial.key} at offset {len(partial.data)}")
         partial.data += view[pos:end]
         if not last:
             return None
@@ -220,7 +220,7 @@ class PeerDecoder:
 def _entries(mtype: MsgType, count: int, view: memoryview, pos: int, end: int) -> tuple[tuple[Entry, ...], int]:
     """`count` entries from view[pos:end]: ENTRY_HEAD then the data, each (SPEC §5.1)."""
     if count > MAX_ENTRIES or count * ENTRY_HEAD.size > end - pos:
-        raise WireError(f"{mtype.name} frame claims {count} entries in {end - pos} bytes")
+        raise WireError(f"{mtype.name} frame: {count} entries overrun {end - pos} bytes")
     entries = []
     head = ENTRY_HEAD
     for _ in range(count):
