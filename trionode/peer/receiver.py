@@ -1,0 +1,116 @@
+"""Inbound peer connections: Hello within a deadline, then decode and deliver until EOF.
+
+Each accepted connection gets its own PeerDecoder; whatever is wrong with it (garbage,
+an oversized frame, a Hello for another cluster or member, an unknown sender) closes
+that connection with one log line and nothing else (STYLE §6). Idle connections are
+fine: heartbeats pass every tick.
+
+A peer keeps one connection to us (its single sender task), so when a member's new
+connection finishes its Hello, an older one from the same member is closed: after a
+partition heals, half-open leftovers do not pile up until max_inbound refuses everyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from ..errors import WireError
+from ..raft.messages import Message
+from .limits import PeerLimits
+from .ratelog import RateLimitedLog
+from .stats import PeerStats
+
+__all__ = ["Inbound"]
+
+
+class _Refused(Exception):
+    """A connection we will not serve (reason in args[0]); closed with one log line."""
+
+
+class Inbound:
+    __slots__ = ("local_id", "cluster_id", "stats", "limits", "log", "deliver", "new_decoder",
+                 "_live", "_open")
+
+    def __init__(self, local_id: int, cluster_id: int, stats: dict[int, PeerStats],
+                 limits: PeerLimits, log: RateLimitedLog, deliver: Callable[[Message], None],
+                 new_decoder: Callable[[], Any]) -> None:
+        self.local_id, self.cluster_id, self.stats = local_id, cluster_id, stats
+        self.limits, self.log, self.deliver, self.new_decoder = limits, log, deliver, new_decoder
+        self._live: dict[int, trio.CancelScope] = {}  # member id -> its current connection
+        self._open = 0
+
+    async def handle(self, stream: trio.SocketStream) -> None:
+        """Serve one accepted connection until it ends; never raises (handler of serve_listeners)."""
+        try:
+            if self._open >= self.limits.max_inbound:
+                self.log.warning("peer.refused", reason="too many connections", open=self._open)
+                return
+            self._open += 1
+            try:
+                await self._serve(stream)
+            finally:
+                self._open -= 1
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    async def _serve(self, stream: trio.SocketStream) -> None:
+        decoder = self.new_decoder()
+        scope = trio.CancelScope()
+        peer: int | None = None
+        try:
+            with scope:
+                peer, messages, received = await self._handshake(stream, decoder)
+                stats = self.stats[peer]
+                stats.received_bytes += received
+                self._supersede(peer, scope)
+                self._deliver(stats, messages)
+                while data := await stream.receive_some(self.limits.read_size):
+                    stats.received_bytes += len(data)
+                    self._deliver(stats, decoder.feed(data))
+                self.log.info("peer.disconnected", peer, direction="in", reason="closed by peer")
+            if scope.cancelled_caught:
+                self.log.info("peer.disconnected", peer, direction="in", reason="superseded")
+        except (WireError, _Refused) as exc:
+            event = "peer.bad_frame" if isinstance(exc, WireError) else "peer.refused"
+            self.log.warning(event, peer if peer is not None else decoder.peer_id, reason=str(exc))
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            reason = str(exc.__cause__ or exc) or type(exc).__name__
+            self.log.info("peer.disconnected", peer, direction="in", reason=reason)
+        except Exception:  # a bug (in deliver, say) costs this connection, not the node
+            self.log.exception("peer.connection_crashed", peer)
+        finally:
+            if peer is not None and self._live.get(peer) is scope:
+                del self._live[peer]
+
+    async def _handshake(self, stream: trio.SocketStream, decoder: Any) -> tuple[int, list[Message], int]:
+        """(member id, messages that came with the Hello, bytes read) once the Hello is in."""
+        messages: list[Message] = []
+        received = 0
+        with trio.move_on_after(self.limits.handshake_timeout):
+            while decoder.peer_id is None:
+                data = await stream.receive_some(self.limits.read_size)
+                if not data:
+                    raise _Refused("closed before its Hello")
+                received += len(data)
+                messages += decoder.feed(data)
+        peer = decoder.peer_id
+        if peer is None:
+            raise _Refused("no Hello within the handshake timeout")
+        if peer not in self.stats:
+            raise _Refused(f"unknown member {peer:x}")
+        return peer, messages, received
+
+    def _supersede(self, peer: int, scope: trio.CancelScope) -> None:
+        old = self._live.get(peer)
+        if old is not None:
+            old.cancel()
+        self._live[peer] = scope
+
+    def _deliver(self, stats: PeerStats, messages: list[Message]) -> None:
+        # The decoder stamps every message with the Hello's sender: no frame can claim another.
+        stats.received_messages += len(messages)
+        for msg in messages:
+            self.deliver(msg)
