@@ -7,6 +7,8 @@ Only entry data, contexts and snapshot chunks are copied, each exactly once into
 
 The first error is final: a WireError means the connection is unusable (the stream
 position is lost), so every later feed() raises too and the edge closes the socket.
+Messages completed earlier in the failing feed() are dropped with the connection; Raft
+retries whatever a lost message carried (paper §5.3).
 """
 
 from __future__ import annotations

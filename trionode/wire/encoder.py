@@ -111,6 +111,6 @@ def _frame(ftype: FrameType, flags: int, pieces: Iterable[bytes | memoryview], m
     for piece in pieces:
         length += len(piece)
         crc = zlib.crc32(piece, crc)
-    if HEADER.size + length > max_frame:
+    if HEADER.size + length > max_frame or length >> 32:
         raise WireError(f"{ftype.name} frame of {HEADER.size + length} bytes exceeds max_frame {max_frame}")
     return b"".join([HEADER.pack(length, ftype, flags, crc), *pieces])

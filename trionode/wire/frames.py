@@ -43,7 +43,6 @@ MAX_ENTRIES = 1 << 16  # entries in one APP or PROP frame
 MAX_CONTEXT = (1 << 16) - 1  # the context length is a u16
 
 _U64_MAX = (1 << 64) - 1
-_U32_MAX = (1 << 32) - 1
 
 #: length u32 (of the payload), type u8, flags u8, crc32 u32 (of type, flags, payload)
 HEADER = struct.Struct(">IBBI")
