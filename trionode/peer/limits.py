@@ -17,7 +17,7 @@ class PeerLimits:
       joined into writes of about this size, each with its own write_timeout, so a large
       snapshot gets time in proportion to its size while a stuck peer is found quickly.
     handshake_timeout: an inbound connection must deliver its Hello within it.
-    backoff_*: reconnect delays double from min to max, with jitter in [d, 2d) (capped).
+    backoff_*: reconnect delays d double from min to max; each pause is in [d/2, d) (>= min).
     log_interval: at most one line per event and peer per interval.
     max_inbound: open inbound connections (one live per peer; the rest are handshaking).
     """

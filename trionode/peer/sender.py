@@ -99,10 +99,15 @@ class PeerSender:
                     await self._serve(stream)
                     if trio.current_time() - started >= self.limits.backoff_max:
                         delay = self.limits.backoff_min  # it was up a while: not flapping
-                await trio.sleep(min(self.limits.backoff_max, delay * (1 + self.rng.random())))
+                await trio.sleep(self._jittered(delay))
                 delay = min(self.limits.backoff_max, delay * 2)
         finally:
             self.lose(self._inflight)
+
+    def _jittered(self, delay: float) -> float:
+        """A pause in [delay/2, delay), never under backoff_min: members that lost the same
+        peer at the same moment do not all knock again in step."""
+        return max(self.limits.backoff_min, delay * (0.5 + 0.5 * self.rng.random()))
 
     def lose(self, messages: list[Message]) -> None:
         """`messages` will not arrive: count them and fail their snapshots.
