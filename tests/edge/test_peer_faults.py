@@ -83,7 +83,7 @@ async def test_a_new_connection_from_a_member_supersedes_its_old_one() -> None:
         await trio.sleep(0.05)
         await still_serving(a, b)  # a's real connection says Hello after the stale one
         assert await closed_by_peer(old)
-        assert b.log.events("peer.disconnected")[0]["reason"] == "superseded"
+        assert b.log.events("peer.closed")[0]["reason"] == "superseded"
         nursery.cancel_scope.cancel()
 
 

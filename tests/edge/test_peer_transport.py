@@ -109,6 +109,7 @@ async def test_messages_flow_both_ways() -> None:
         hello = encode_hello(Hello(VERSION, CLUSTER, 1, 2))
         assert b.transport.stats[1].received_bytes == a.transport.stats[2].sent_bytes + len(hello)
         assert not a.unreachable and not b.unreachable
+        assert b.log.events("peer.accepted")[0]["peer"] == "1"
         nursery.cancel_scope.cancel()
 
 

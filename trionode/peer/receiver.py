@@ -21,9 +21,18 @@ from ..errors import WireError
 from ..raft.messages import Message
 from .limits import PeerLimits
 from .ratelog import RateLimitedLog
+from .sender import failure_reason
 from .stats import PeerStats
 
 __all__ = ["Inbound"]
+
+
+def _address(stream: trio.SocketStream) -> str:
+    try:
+        host, port = stream.socket.getpeername()[:2]
+    except OSError:
+        return "?"
+    return f"{host}:{port}"
 
 
 class _Refused(Exception):
@@ -66,19 +75,19 @@ class Inbound:
                 stats = self.stats[peer]
                 stats.received_bytes += received
                 self._supersede(peer, scope)
+                self.log.info("peer.accepted", peer, address=_address(stream))
                 self._deliver(stats, messages)
                 while data := await stream.receive_some(self.limits.read_size):
                     stats.received_bytes += len(data)
                     self._deliver(stats, decoder.feed(data))
-                self.log.info("peer.disconnected", peer, direction="in", reason="closed by peer")
+                self.log.info("peer.closed", peer, reason="closed by peer")
             if scope.cancelled_caught:
-                self.log.info("peer.disconnected", peer, direction="in", reason="superseded")
+                self.log.info("peer.closed", peer, reason="superseded")
         except (WireError, _Refused) as exc:
             event = "peer.bad_frame" if isinstance(exc, WireError) else "peer.refused"
             self.log.warning(event, peer if peer is not None else decoder.peer_id, reason=str(exc))
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            reason = str(exc.__cause__ or exc) or type(exc).__name__
-            self.log.info("peer.disconnected", peer, direction="in", reason=reason)
+            self.log.info("peer.closed", peer, reason=failure_reason(exc))
         except Exception:  # a bug (in deliver, say) costs this connection, not the node
             self.log.exception("peer.connection_crashed", peer)
         finally:

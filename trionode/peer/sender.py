@@ -25,13 +25,13 @@ from .outbox import Outbox
 from .ratelog import RateLimitedLog
 from .stats import PeerStats
 
-__all__ = ["PeerSender", "open_bound_stream"]
+__all__ = ["PeerSender", "failure_reason", "open_bound_stream"]
 
 Encode = Callable[[Message, int], list[bytes]]
 _FAILURES = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError)
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     """One short text for a connect or write failure (OSError translated here, STYLE §6)."""
     if isinstance(exc, trio.TooSlowError):
         return "timeout"
@@ -131,7 +131,7 @@ class PeerSender:
                     raise
         except _FAILURES as exc:
             self.stats.send_failures += 1
-            self.log.info("peer.connect_failed", self.peer, address=f"{host}:{port}", reason=_reason(exc))
+            self.log.info("peer.connect_failed", self.peer, address=f"{host}:{port}", reason=failure_reason(exc))
             return None
         self.stats.connects += 1
         self.log.info("peer.connected", self.peer, address=f"{host}:{port}")
@@ -158,7 +158,7 @@ class PeerSender:
             data = await stream.receive_some(1)
             reason = "unexpected data" if data else "closed by peer"
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            reason = _reason(exc)
+            reason = failure_reason(exc)
         self._ended = self._ended or reason
         scope.cancel()
 
@@ -178,7 +178,7 @@ class PeerSender:
                     if msg.type is MsgType.SNAP:
                         self.report_snapshot(self.peer, True)
         except _FAILURES as exc:
-            self._ended = self._ended or _reason(exc)
+            self._ended = self._ended or failure_reason(exc)
             scope.cancel()
 
     def _writes(self, frames: list[bytes]) -> Iterator[bytes]:
