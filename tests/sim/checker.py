@@ -1,0 +1,155 @@
+"""Whole-history safety checks for the simulated cluster (Raft paper fig. 3).
+
+Every check is incremental, so that it can run after every step of thousands of steps:
+- election safety: `leaders[term]` keeps the one leader ever seen in that term;
+- log matching: an entry (index, term) was made by one leader once, so everywhere and
+  forever it must carry the same data and follow an entry of the same term; by induction
+  two logs holding (index, term) agree on the whole prefix (paper §5.3). Checked on every
+  write any node makes, dead nodes' history included;
+- leader completeness: `committed[index] = (term, commit_term)`; a leader of term T must
+  hold every entry committed in a term before T (§5.4.1, §5.4.3);
+- state machine safety: `applied` is the one sequence every node's applied entries are a
+  prefix of (§5.4.3); snapshots must be prefixes of it too;
+- no double vote: a node votes for one candidate per term, across crashes (fig. 2).
+"""
+
+from __future__ import annotations
+
+from trionode.raft.messages import Entry, HardState, Snapshot
+
+from .disk import LogState
+
+__all__ = ["History", "Violation", "decode_payloads", "encode_payloads"]
+
+
+class Violation(AssertionError):
+    """A safety property broke; the sim wraps it with the seed, step and trace."""
+
+
+def encode_payloads(payloads: list[bytes]) -> bytes:
+    """The sim's state machine snapshot: applied client payloads (no b'|' in them)."""
+    return b"|".join(payloads)
+
+
+def decode_payloads(data: bytes) -> list[bytes]:
+    return data.split(b"|") if data else []
+
+
+class History:
+    __slots__ = ("leaders", "entries", "committed", "applied", "payload_count", "payloads",
+                 "votes", "terms")
+
+    def __init__(self) -> None:
+        self.leaders: dict[int, int] = {}
+        #: (index, term) -> (data, term of the entry before it)
+        self.entries: dict[tuple[int, int], tuple[bytes, int]] = {(0, 0): (b"", 0)}
+        #: index -> (entry term, lowest term of a node that saw it committed)
+        self.committed: dict[int, tuple[int, int]] = {}
+        self.applied: list[Entry] = []  # applied[i - 1] is the entry applied at index i
+        self.payload_count: list[int] = [0]  # client payloads among indexes 1..i
+        self.payloads: list[bytes] = []
+        self.votes: dict[tuple[int, int], int] = {}
+        self.terms: dict[int, int] = {}  # highest term each node ever wrote
+
+    # -- writes -------------------------------------------------------------------------------
+    def on_entries(self, node: int, log: LogState, ents: tuple[Entry, ...]) -> None:
+        """Called before `ents` is appended to `log` (the node's written log)."""
+        first = ents[0].index
+        for e in ents:
+            if e.index > min(log.last_index, log.hs.commit):
+                break
+            if log.term_at(e.index) not in (None, e.term):
+                raise Violation(f"node {node:x} overwrites its committed entry "
+                                f"{log.term_at(e.index)}/{e.index} with {e.term}/{e.index} "
+                                f"(commit={log.hs.commit})")
+        prev_term = log.term_at(first - 1)
+        if prev_term is None:
+            return  # DiskError reports the gap
+        for e in ents:
+            key = (e.index, e.term)
+            known = self.entries.get(key)
+            if known is None:
+                self.entries[key] = (e.data, prev_term)
+            elif known != (e.data, prev_term):
+                raise Violation(f"log matching: node {node:x} writes {e.term}/{e.index} "
+                                f"data={e.data!r} after term {prev_term}; first seen as "
+                                f"data={known[0]!r} after term {known[1]}")
+            prev_term = e.term
+
+    def on_snapshot(self, node: int, snap: Snapshot) -> None:
+        """A snapshot must be the applied prefix up to its index (state machine safety)."""
+        if snap.index > len(self.applied):
+            raise Violation(f"node {node:x} got snapshot {snap.term}/{snap.index} beyond anything "
+                            f"applied anywhere ({len(self.applied)})")
+        if snap.index and self.applied[snap.index - 1].term != snap.term:
+            raise Violation(f"snapshot {snap.term}/{snap.index} at node {node:x}: applied entry there "
+                            f"has term {self.applied[snap.index - 1].term}")
+        want = self.payloads[:self.payload_count[snap.index]]
+        if decode_payloads(snap.data) != want:
+            raise Violation(f"snapshot {snap.term}/{snap.index} at node {node:x} does not hold the "
+                            "applied prefix")
+
+    def on_hard_state(self, node: int, log: LogState, prev: HardState, hs: HardState,
+                      is_leader: bool) -> None:
+        """Called after `hs` was written to `log` (and the Ready's entries before it)."""
+        if hs.term < self.terms.get(node, 0):
+            raise Violation(f"node {node:x} term went back from {self.terms[node]} to {hs.term} "
+                            "(a term change was not fsynced?)")
+        self.terms[node] = hs.term
+        if hs.vote:
+            voted = self.votes.setdefault((node, hs.term), hs.vote)
+            if voted != hs.vote:
+                raise Violation(f"node {node:x} voted for {voted:x} and then {hs.vote:x} in term "
+                                f"{hs.term} (a vote was not fsynced?)")
+        if hs.commit > log.last_index:
+            raise Violation(f"node {node:x} commit {hs.commit} beyond its last index {log.last_index}")
+        if hs.term == prev.term and hs.commit < prev.commit:
+            raise Violation(f"node {node:x} commit went back from {prev.commit} to {hs.commit}")
+        for index in range(max(prev.commit, log.snap_index) + 1, hs.commit + 1):
+            self._commit(node, index, log.term_at(index), hs.term, is_leader)
+
+    def _commit(self, node: int, index: int, term: int | None, node_term: int, leader: bool) -> None:
+        known = self.committed.get(index)
+        if known is None:
+            # The leader learns of a commit before anyone else (followers hear it from the
+            # leader), so the first recorder's term is the committing term when it leads.
+            self.committed[index] = (term, node_term)
+        elif known[0] != term:
+            raise Violation(f"node {node:x} commits {term}/{index} but {known[0]}/{index} "
+                            "was committed before")
+        elif leader and node_term < known[1]:
+            self.committed[index] = (term, node_term)
+
+    # -- roles --------------------------------------------------------------------------------
+    def on_leader(self, node: int, term: int, log: LogState) -> None:
+        other = self.leaders.setdefault(term, node)
+        if other != node:
+            raise Violation(f"election safety: {other:x} and {node:x} both lead term {term}")
+
+    def check_completeness(self, node: int, term: int, log: LogState) -> None:
+        """A new leader of `term` holds every entry committed in an earlier term (§5.4)."""
+        base = log.snap_index
+        if base and base in self.committed and self.committed[base][0] != log.snap.term:
+            raise Violation(f"leader {node:x} snapshot {log.snap.term}/{base} is not the committed "
+                            f"entry {self.committed[base][0]}/{base}")
+        for index, (ent_term, commit_term) in self.committed.items():
+            if commit_term < term and index > base and log.term_at(index) != ent_term:
+                raise Violation(f"leader completeness: leader {node:x} of term {term} lacks "
+                                f"committed {ent_term}/{index} (has term {log.term_at(index)})")
+
+    # -- applying -----------------------------------------------------------------------------
+    def on_apply(self, node: int, entry: Entry) -> None:
+        index = entry.index
+        if index <= len(self.applied):
+            first = self.applied[index - 1]
+            if (first.term, first.data) != (entry.term, entry.data):
+                raise Violation(f"state machine safety: node {node:x} applies {entry.term}/{index} "
+                                f"{entry.data!r}; {first.term}/{index} {first.data!r} was applied "
+                                "before")
+            return
+        if index != len(self.applied) + 1:  # pragma: no cover - the node checks contiguity
+            raise Violation(f"node {node:x} applies {index} past the end {len(self.applied)}")
+        self.applied.append(entry)
+        if entry.data:
+            self.payloads.append(entry.data)
+        self.payload_count.append(len(self.payloads))
