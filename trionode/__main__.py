@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         trio.run(serve, config, log)
+    except ConfigError as exc:  # found only at start-up, e.g. our name not in the cluster
+        sys.stderr.write(f"trionode: {exc}\n")
+        return 2
     except (KeyboardInterrupt, *_DATA_ERRORS, BaseExceptionGroup) as exc:
         return _exit_code(exc, log)
     return 0

@@ -30,7 +30,8 @@ class Op(enum.IntEnum):
     DELETE = 5
     CAD = 6
     SYNC = 7  # expire every node whose expiration <= cutoff
-    NOOP = 8  # a leader's first entry of its term; applies nothing
+    NOOP = 8  # applies nothing
+    PUBLISH = 9  # a member's name and client URLs (key "/<id hex>", value JSON); see cluster.py
 
 
 class CommandError(ValueError):

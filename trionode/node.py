@@ -1,115 +1,201 @@
 """One node = one trio cancellation tree.
 
-The root nursery owns the commit loop, the TTL ticker, the HTTP front end and the signal
-watcher. Any task failing takes the whole node down; SIGTERM or SIGINT cancels the tree,
-which closes open long polls, lets an fsync in flight finish, and closes the log.
+The root nursery owns the Raft Ready loop and its ticker, the peer listener and
+senders, the TTL ticker, the HTTP front end and the signal watcher. Any task failing
+takes the whole node down. SIGTERM or SIGINT first hands leadership to a follower (Raft
+thesis §3.10) so the cluster does not wait out an election timeout, then cancels the
+tree: open long polls close, an fsync in flight finishes, the log is closed.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import signal
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import trio
 
+from .cluster import Member, Membership, publish_command
 from .commands import Command, Op
-from .commit import CommitLog, LogPosition, replay
 from .config import Config
+from .errors import ConfigError, EtcdError
 from .http import HttpLimits, serve_http
 from .http.app import ClientApp
-from .storage import DataDir, Recovered, Storage
+from .leaderstats import FollowerStats
+from .raft import Message, MsgType, RaftConfig, RaftCore, Role
+from .replica import Replica, tick_forever
+from .statemachine import StateMachine
+from .storage import DataDir, Recovered, Storage, member_id_for
+from .storage.datadir import cluster_id_for
 from .store import Event, Store
 
-__all__ = ["serve", "Node", "MemberInfo"]
+__all__ = ["serve", "Node"]
 
-#: How often the expiry ticker looks for due TTLs; etcd's leader sweeps every 500 ms.
+#: How often the leader looks for due TTLs; etcd's leader sweeps every 500 ms.
 SYNC_INTERVAL = 0.5
-#: The most proposals one fsync carries.
-MAX_BATCH = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class MemberInfo:
-    id: int
-    name: str
-    peer_urls: tuple[str, ...]
-    client_urls: tuple[str, ...]
+#: How long a request waits for its entry to be applied before error 300.
+REQUEST_TIMEOUT = 5.0
+_STATE_NAMES = {Role.LEADER: "StateLeader", Role.FOLLOWER: "StateFollower",
+                Role.CANDIDATE: "StateCandidate", Role.PRE_CANDIDATE: "StatePreCandidate"}
 
 
 class Node:
-    """What the HTTP handlers see of the node: the store, the log position, identity."""
+    """What the HTTP handlers see of the node (http/keys.py KeysNode, http/info.py InfoNode)."""
 
-    def __init__(self, config: Config, datadir: DataDir, commit: CommitLog,
+    def __init__(self, config: Config, member_id: int, cluster_id: int, replica: Replica,
                  clock: Callable[[], int] = time.time_ns) -> None:
         self.name = config.name
-        self.member_id = datadir.member_id
-        self.cluster_id_hex = f"{datadir.cluster_id:x}"
-        self.members: Sequence[MemberInfo] = (MemberInfo(
-            datadir.member_id, config.name,
-            tuple(str(u) for u in config.initial_advertise_peer_urls),
-            tuple(str(u) for u in config.advertise_client_urls)),)
+        self.member_id = member_id
+        self.cluster_id_hex = f"{cluster_id:x}"
+        self.client_urls = tuple(str(u) for u in config.advertise_client_urls)
         self.clock = clock
         self.start_ns = clock()
-        self.leader_since_ns = self.start_ns
-        self._commit = commit
-        self.store: Store = commit.store
-        self.position: LogPosition = commit.position
+        self.replica = replica
+
+    @property
+    def store(self) -> Store:
+        return self.replica.machine.store
+
+    @property
+    def members(self) -> list[Member]:
+        return self.replica.machine.membership.members
+
+    @property
+    def raft_index(self) -> int:
+        return self.replica.applied
+
+    @property
+    def raft_term(self) -> int:
+        return self.replica.core.status.term
+
+    @property
+    def raft_state(self) -> str:
+        return _STATE_NAMES[self.replica.core.status.role]
+
+    @property
+    def leader_id(self) -> int:
+        return self.replica.core.status.leader
+
+    @property
+    def leader_since_ns(self) -> int:
+        return self.replica.leader_since_ns
+
+    @property
+    def recv_append_count(self) -> int:
+        return self.replica.recv_append_count
+
+    @property
+    def send_append_count(self) -> int:
+        return self.replica.send_append_count
+
+    def follower_stats(self) -> dict[int, FollowerStats] | None:
+        if not self.replica.is_leader:
+            return None
+        return {m.id: self.replica.followers.get(m.id) or FollowerStats()
+                for m in self.members if m.id != self.member_id}
 
     async def propose(self, command: Command) -> list[Event]:
-        return await self._commit.propose(command)
+        return await self.replica.propose(command)
+
+    async def read_barrier(self) -> None:
+        await self.replica.read_barrier()
+
+
+def initial_members(config: Config) -> list[Member]:
+    """--initial-cluster as members; ids from name and token, the same on every member."""
+    urls: dict[str, list[str]] = {}
+    for name, url in config.initial_cluster:
+        urls.setdefault(name, []).append(str(url))
+    if config.name not in urls:
+        raise ConfigError(f'couldn\'t find local name "{config.name}" in the initial cluster configuration')
+    return [Member(member_id_for(name, config.initial_cluster_token), name, tuple(peer_urls))
+            for name, peer_urls in urls.items()]
 
 
 async def serve(config: Config, log: Any) -> None:
     """Run a node until SIGTERM/SIGINT; raises DataDirError/WalCorruptError on bad data."""
+    members = initial_members(config)
     with DataDir.open(config.data_dir, config.name, config.initial_cluster_token) as datadir:
         storage, recovered = await trio.to_thread.run_sync(Storage.open, config.data_dir, log)
         try:
-            commit = _recover(config, recovered, storage, datadir.member_id, log)
-            await _run(config, Node(config, datadir, commit), commit, log)
+            await _run(config, datadir, storage, recovered, members, log)
         finally:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(storage.close)
     log.info("stopped")
 
 
-def _recover(config: Config, recovered: Recovered, storage: Storage, member_id: int,
-             log: Any) -> CommitLog:
-    position = LogPosition(term=recovered.hard_state.term)
+def _replica(config: Config, member_id: int, cluster_id: int, storage: Storage, recovered: Recovered,
+             members: list[Member], send: Callable[..., None], log: Any) -> Replica:
+    machine = StateMachine(Store(config.max_history), Membership(cluster_id, members), config.max_history)
+    snapshot_index = 0
     if recovered.snapshot is not None:
-        store = Store.load(recovered.snapshot.data, config.max_history)
-        position.applied = position.snapshot_index = recovered.snapshot.index
-        position.term = max(position.term, recovered.snapshot.term)
-    else:
-        store = Store(config.max_history)
-    replay(store, recovered.entries, position)
-    log.info("recovered", snapshot_index=position.snapshot_index, applied=position.applied,
-             term=position.term, etcd_index=store.index)
-    return CommitLog(storage, store, position, member_id=member_id,
-                     snapshot_count=config.snapshot_count, max_batch=MAX_BATCH, log=log)
+        machine.load(recovered.snapshot.data)
+        snapshot_index = recovered.snapshot.index
+    raft_config = RaftConfig(
+        id=member_id, peers=machine.membership.ids,
+        election_tick=max(2, config.election_timeout_ms // config.heartbeat_interval_ms),
+        heartbeat_tick=1, rng=random.Random(os.urandom(16)), logger=log)
+    core = RaftCore(raft_config, recovered.hard_state, recovered.snapshot, recovered.entries)
+    log.info("recovered", snapshot_index=snapshot_index, entries=len(recovered.entries),
+             term=recovered.hard_state.term, commit=recovered.hard_state.commit)
+    return Replica(core, storage, machine, member_id=member_id, applied=snapshot_index,
+                   snapshot_index=snapshot_index, snapshot_count=config.snapshot_count,
+                   request_timeout=REQUEST_TIMEOUT, send=send, log=log,
+                   id_start=int.from_bytes(os.urandom(6), "big"))
 
 
-async def _run(config: Config, node: Node, commit: CommitLog, log: Any) -> None:
+async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Recovered,
+               members: list[Member], log: Any) -> None:
+    from .peer import PeerTransport  # the peer edge; imported here to keep start-up order obvious
+
+    member_id, cluster_id = datadir.member_id, cluster_id_for(config.initial_cluster_token)
+    own_peer = config.initial_advertise_peer_urls[0]
+    peers = {m.id: _host_port(m.peer_urls[0]) for m in members if m.id != member_id}
+    transport: PeerTransport | None = None
+
+    def send(messages: Any) -> None:
+        assert transport is not None
+        transport.send(messages)
+
+    replica = _replica(config, member_id, cluster_id, storage, recovered, members, send, log)
+    transport = PeerTransport(member_id, cluster_id, peers, own_peer.host, log, deliver=replica.deliver,
+                              report_unreachable=replica.report_unreachable,
+                              report_snapshot=replica.report_snapshot)
+    node = Node(config, member_id, cluster_id, replica)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_stop_on_signal, nursery.cancel_scope, log)
-        await nursery.start(commit.run)
+        nursery.start_soon(_stop_on_signal, nursery.cancel_scope, replica, config, log)
+        await nursery.start(replica.run)
+        if len(members) == 1:  # alone: no one to wait for, campaign at once
+            replica.deliver(Message(MsgType.HUP, to=member_id, frm=member_id))
+        peer_listeners = await _listen(url for url in config.listen_peer_urls)
+        await nursery.start(transport.serve, peer_listeners)
+        await nursery.start(transport.run)
+        nursery.start_soon(tick_forever, replica, config.heartbeat_interval_ms / 1000)
         nursery.start_soon(_expiry_ticker, node)
-        listeners = await _listen(config)
+        nursery.start_soon(_publish, node, log)
+        listeners = await _listen(config.listen_client_urls)
         settings = config.http
         limits = HttpLimits(max_header_bytes=settings.max_header_bytes,
                             max_body_bytes=settings.max_body_bytes,
                             idle_timeout=settings.idle_timeout_s,
                             request_timeout=settings.request_timeout_s)
         await nursery.start(serve_http, listeners, ClientApp(node), limits, log)
-        log.info("ready", client_urls=",".join(_bound(listeners)),
-                 advertise=",".join(node.members[0].client_urls))
+        log.info("ready", member=f"{member_id:x}", cluster=node.cluster_id_hex,
+                 client_urls=",".join(_bound(listeners)), peer_urls=",".join(_bound(peer_listeners)))
 
 
-async def _listen(config: Config) -> list[trio.SocketListener]:
+def _host_port(url: str) -> tuple[str, int]:
+    host, _, port = url.rpartition("://")[2].rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+async def _listen(urls: Any) -> list[trio.SocketListener]:
     listeners: list[trio.SocketListener] = []
-    for url in config.listen_client_urls:
+    for url in urls:
         listeners.extend(await trio.open_tcp_listeners(url.port, host=url.host, backlog=1024))
     return listeners
 
@@ -123,22 +209,52 @@ def _bound(listeners: list[trio.SocketListener]) -> list[str]:
     return names
 
 
-async def _stop_on_signal(scope: trio.CancelScope, log: Any) -> None:
+async def _stop_on_signal(scope: trio.CancelScope, replica: Replica, config: Config, log: Any) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for signum in signals:
             log.info("shutting_down", signal=signal.Signals(signum).name)
+            with trio.move_on_after(config.election_timeout_ms / 1000):
+                await _hand_over_leadership(replica, log)
             scope.cancel()
             return
 
 
-async def _expiry_ticker(node: Node) -> None:
-    """Propose Sync(now) whenever a TTL is due (STYLE principle 3: expiry is a logged op).
+async def _hand_over_leadership(replica: Replica, log: Any) -> None:
+    """Transfer leadership to the most up-to-date follower before going away."""
+    status = replica.core.status
+    if status.role is not Role.LEADER or not status.progress:
+        return
+    followers = {peer: p for peer, p in status.progress.items() if peer != replica.member_id}
+    if not followers:
+        return
+    target = max(followers, key=lambda peer: followers[peer].match)
+    log.info("leader_transfer", to=f"{target:x}")
+    replica.transfer_leadership(target)
+    while replica.is_leader:
+        await replica.role_changed.wait()
 
-    One sync at a time: the next tick waits for the previous one to be applied.
-    """
+
+async def _publish(node: Node, log: Any) -> None:
+    """Make this member's name and client URLs known to the cluster (retried until applied)."""
+    command = publish_command(node.member_id, node.name, node.client_urls)
+    while True:
+        try:
+            await node.propose(command)
+            log.info("published", client_urls=",".join(node.client_urls))
+            return
+        except EtcdError:
+            await trio.sleep(0.5)  # no leader yet, or it timed out: try again
+
+
+async def _expiry_ticker(node: Node) -> None:
+    """The leader proposes Sync(now) whenever a TTL is due (STYLE principle 3: expiry is a
+    logged operation; a member cut off from the leader expires nothing on its own)."""
     while True:
         await trio.sleep(SYNC_INTERVAL)
         due = node.store.next_expiration
         now = node.clock()
-        if due is not None and due <= now:
-            await node.propose(Command(Op.SYNC, cutoff=now))
+        if node.replica.is_leader and due is not None and due <= now:
+            try:
+                await node.propose(Command(Op.SYNC, cutoff=now))
+            except EtcdError:
+                pass  # lost leadership meanwhile; the next leader sweeps

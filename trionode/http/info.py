@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .. import ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION
-from ..commit import LogPosition
 from ..jsontext import quote
 from ..store import Store
 from ..gotime import go_duration, rfc3339nano
@@ -28,16 +27,26 @@ class Member(Protocol):
     client_urls: Sequence[str]
 
 
+class FollowerStats(Protocol):
+    def to_json(self) -> str: ...
+
+
 class InfoNode(Protocol):
     store: Store
-    position: LogPosition
     name: str
     member_id: int
     cluster_id_hex: str
     members: Sequence[Member]
     start_ns: int
-    leader_since_ns: int
     clock: Callable[[], int]
+    #: "StateLeader", "StateFollower", "StateCandidate" or "StatePreCandidate" (etcd's names)
+    raft_state: str
+    leader_id: int  # 0 = none known
+    leader_since_ns: int  # when this member last saw the leader change
+    recv_append_count: int
+    send_append_count: int
+
+    def follower_stats(self) -> dict[int, FollowerStats] | None: ...
 
 
 def version(node: InfoNode) -> Response:
@@ -46,26 +55,31 @@ def version(node: InfoNode) -> Response:
 
 
 def health(node: InfoNode) -> Response:
-    # etcd 3.4 says text/plain although the body is JSON.
+    # etcd 3.4 says text/plain although the body is JSON; without a leader it is unhealthy.
+    if not node.leader_id:
+        return Response(503, [("Content-Type", "text/plain; charset=utf-8")], b'{"health":"false"}')
     return Response(200, [("Content-Type", "text/plain; charset=utf-8")], b'{"health":"true"}')
 
 
 def stats_self(node: InfoNode) -> Response:
-    me = f"{node.member_id:x}"
+    leader = f"{node.leader_id:x}" if node.leader_id else ""
     now = node.clock()
     body = (
-        f'{{"name":{quote(node.name)},"id":"{me}","state":"StateLeader",'
+        f'{{"name":{quote(node.name)},"id":"{node.member_id:x}","state":"{node.raft_state}",'
         f'"startTime":"{rfc3339nano(node.start_ns)}",'
-        f'"leaderInfo":{{"leader":"{me}","uptime":"{go_duration(now - node.leader_since_ns)}",'
+        f'"leaderInfo":{{"leader":"{leader}","uptime":"{go_duration(now - node.leader_since_ns)}",'
         f'"startTime":"{rfc3339nano(node.leader_since_ns)}"}},'
-        f'"recvAppendRequestCnt":0,"sendAppendRequestCnt":0}}'
+        f'"recvAppendRequestCnt":{node.recv_append_count},"sendAppendRequestCnt":{node.send_append_count}}}'
     )
     return Response(200, [_JSON], body.encode())
 
 
 def stats_leader(node: InfoNode) -> Response:
-    # A single member leads and has no followers to report latencies for.
-    body = f'{{"leader":"{node.member_id:x}","followers":{{}}}}'
+    followers = node.follower_stats()
+    if followers is None:  # etcd 3.4 no longer redirects (GH #2806)
+        return Response(403, [_JSON], b'{"message":"not current leader"}')
+    items = ",".join(f'"{member:x}":{stats.to_json()}' for member, stats in sorted(followers.items()))
+    body = f'{{"leader":"{node.member_id:x}","followers":{{{items}}}}}'
     return Response(200, [_JSON], body.encode())
 
 
@@ -92,6 +106,9 @@ def _member_json(member: Member) -> str:
 
 
 def members_leader(node: InfoNode) -> Response:
-    leader = next(m for m in node.members if m.id == node.member_id)
+    leader = next((m for m in node.members if m.id == node.leader_id), None)
+    if leader is None:
+        return Response(503, [_JSON, ("X-Etcd-Cluster-Id", node.cluster_id_hex)],
+                        b'{"message":"During election"}')
     body = (_member_json(leader) + "\n").encode()
     return Response(200, [_JSON, ("X-Etcd-Cluster-Id", node.cluster_id_hex)], body)

@@ -13,7 +13,6 @@ from typing import Protocol
 import trio
 
 from ..commands import Command, Op
-from ..commit import LogPosition
 from ..errors import EtcdError
 from ..store import Event, Store, Watcher
 from .keys_params import KeysRequest, parse_keys_request
@@ -28,11 +27,14 @@ class KeysNode(Protocol):
     """What the keys handler needs from the node."""
 
     store: Store
-    position: LogPosition
+    raft_index: int
+    raft_term: int
     cluster_id_hex: str
     clock: Callable[[], int]
 
     async def propose(self, command: Command) -> list[Event]: ...
+
+    async def read_barrier(self) -> None: ...
 
 
 async def handle_keys(node: KeysNode, request: Request) -> Response:
@@ -41,6 +43,8 @@ async def handle_keys(node: KeysNode, request: Request) -> Response:
         if req.method == "GET" or req.method == "HEAD":
             if req.wait:
                 return _watch(node, req)
+            if req.quorum:
+                await node.read_barrier()
             return _get(node, req)
         events = await node.propose(command_for(req, node.clock()))
     except EtcdError as exc:
@@ -75,8 +79,8 @@ def _headers(node: KeysNode, etcd_index: int) -> list[tuple[str, str]]:
         ("Content-Type", "application/json"),
         ("X-Etcd-Cluster-Id", node.cluster_id_hex),
         ("X-Etcd-Index", str(etcd_index)),
-        ("X-Raft-Index", str(node.position.applied)),
-        ("X-Raft-Term", str(node.position.term)),
+        ("X-Raft-Index", str(node.raft_index)),
+        ("X-Raft-Term", str(node.raft_term)),
     ]
 
 
@@ -90,8 +94,8 @@ def _error(node: KeysNode, exc: EtcdError) -> Response:
 
 
 def _get(node: KeysNode, req: KeysRequest) -> Response:
-    # A quorum read on a single member is already linearizable: a write is acknowledged
-    # only after it was applied here. Raft's ReadIndex takes over with more members.
+    # Served from this member's store, like etcd; with quorum=true the caller first
+    # waited for a read barrier (ReadIndex), which makes the read linearizable.
     body = node.store.get(req.key, req.recursive, req.sorted, node.clock())
     return Response(200, _headers(node, node.store.index), body)
 

@@ -119,6 +119,10 @@ class Store:
     def unwatch(self, watcher: Watcher) -> None:
         self._hub.remove(watcher)
 
+    def close_watchers(self) -> None:
+        """End every watch: their long polls finish (a snapshot replaces this store)."""
+        self._hub.close_all()
+
     # -- writing --------------------------------------------------------------
 
     def apply(self, cmd: Command) -> list[Event]:

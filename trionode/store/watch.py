@@ -75,6 +75,14 @@ class WatcherHub:
         if not group:
             del self._by_path[watcher.key]
 
+    def close_all(self) -> None:
+        """End every watch (the store is being replaced by a snapshot): each is woken closed."""
+        watchers = [w for group in self._by_path.values() for w in group]
+        for watcher in watchers:
+            watcher.closed = True
+            self.remove(watcher)
+            watcher.wake()
+
     def notify(self, event: Event) -> None:
         """Deliver to watchers at "/", at each ancestor of the event's key, and at the key."""
         by_path = self._by_path

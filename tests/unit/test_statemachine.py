@@ -1,0 +1,81 @@
+"""The replicated state machine: payload framing, membership, snapshots, follower stats."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trionode.cluster import Member, Membership, publish_command
+from trionode.commands import Command, CommandError, Op
+from trionode.errors import EtcdError
+from trionode.leaderstats import FollowerStats, go_float
+from trionode.payload import RequestIds, pack, unpack
+from trionode.statemachine import StateMachine
+from trionode.store import Store
+
+
+def machine() -> StateMachine:
+    members = [Member(1, "a", ("http://127.0.0.1:1",)), Member(2, "b", ("http://127.0.0.1:2",))]
+    return StateMachine(Store(), Membership(7, members), 1000)
+
+
+def test_payload_round_trip_and_garbage() -> None:
+    command = Command(Op.CAS, "/k", "v", prev_value="old")
+    assert unpack(pack(12345, command)) == (12345, command)
+    with pytest.raises(CommandError):
+        unpack(pack(1, command)[:-1])
+
+
+def test_request_ids_are_unique_and_carry_the_member() -> None:
+    ids = RequestIds(0xABCD1234, start=(1 << 48) - 2)  # wraps around without colliding
+    seen = [ids.next() for _ in range(5)]
+    assert len(set(seen)) == 5
+    assert all(i >> 48 == 0x1234 for i in seen)
+
+
+def test_apply_gives_events_or_the_error_with_the_request_id() -> None:
+    sm = machine()
+    request_id, events = sm.apply(pack(9, Command(Op.SET, "/a", "1")))
+    assert request_id == 9 and events[0].action == "set" and sm.store.index == 1
+    request_id, error = sm.apply(pack(10, Command(Op.CREATE, "/a", "2")))
+    assert request_id == 10 and isinstance(error, EtcdError) and error.code == 105
+    assert sm.apply(b"") is None  # a new leader's empty entry
+
+
+def test_publish_fills_in_client_urls_without_touching_the_keys() -> None:
+    sm = machine()
+    sm.apply(pack(1, publish_command(2, "b", ["http://127.0.0.1:9"])))
+    assert sm.membership.get(2) == Member(2, "b", ("http://127.0.0.1:2",), ("http://127.0.0.1:9",))
+    assert sm.store.index == 0
+    sm.apply(pack(2, publish_command(99, "ghost", ["http://x:1"])))  # unknown: ignored
+    assert sm.membership.ids == (1, 2)
+
+
+def test_snapshot_round_trip_and_watchers_closed() -> None:
+    sm = machine()
+    sm.apply(pack(1, Command(Op.SET, "/dir/k", "v")))
+    sm.apply(pack(2, publish_command(1, "a", ["http://c:1"])))
+    woken = []
+    watcher = sm.store.watch("/dir/k", False, False, 0, lambda: woken.append(1))
+    other = machine()
+    other.load(sm.dump())
+    assert other.store.get("/dir/k", False, False, 0) == sm.store.get("/dir/k", False, False, 0)
+    assert other.membership.members == sm.membership.members
+    sm.load(other.dump())
+    assert watcher.closed and woken == [1]
+
+
+def test_follower_stats_json() -> None:
+    stats = FollowerStats()
+    assert json.loads(stats.to_json()) == {
+        "latency": {"current": 0, "average": 0, "standardDeviation": 0, "minimum": 0, "maximum": 0},
+        "counts": {"fail": 0, "success": 0}}
+    stats.succeeded(1.5)
+    stats.succeeded(0.5)
+    stats.failed()
+    data = json.loads(stats.to_json())
+    assert data["latency"] == {"current": 0.5, "average": 1, "standardDeviation": 0.5,
+                               "minimum": 0.5, "maximum": 1.5}
+    assert data["counts"] == {"fail": 1, "success": 2}
+    assert go_float(2.0) == "2" and go_float(1.25) == "1.25"

@@ -1,0 +1,280 @@
+"""The Raft edge: the Ready loop that moves bytes and time between the core and the world.
+
+Each turn takes one Ready from the core and does it in the fixed order (STYLE principle
+2): persist the snapshot, entries and hard state (one write, one fsync when must_sync:
+every proposal that arrived since the last turn shares it), then send the messages,
+then apply committed entries to the state machine and wake the requests waiting for
+them, then advance. Requests wait by id (payload.py), so a write accepted by a follower
+is answered when the follower applies it, whichever member led.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import trio
+
+from .commands import Command
+from .errors import EtcdError
+from .leaderstats import FollowerStats
+from .payload import RequestIds, pack
+from .raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot
+from .statemachine import StateMachine
+from .storage import Storage
+from .store import Event
+
+__all__ = ["Replica"]
+
+_CTX = struct.Struct(">Q")
+
+
+class _Waiter:
+    __slots__ = ("done", "result", "index")
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.result: list[Event] | EtcdError | None = None
+        self.index = 0  # read waiters: the read index, once known
+
+
+class Replica:
+    """Owns the core, the durable log and the state machine; the only writer of each."""
+
+    def __init__(self, core: RaftCore, storage: Storage, machine: StateMachine, *, member_id: int,
+                 applied: int, snapshot_index: int, snapshot_count: int, request_timeout: float,
+                 send: Callable[[Iterable[Message]], None], log: Any, id_start: int) -> None:
+        self.core = core
+        self.machine = machine
+        self.member_id = member_id
+        self.applied = applied
+        self.applied_term = 0
+        self.snapshot_index = snapshot_index
+        self._storage = storage
+        self._snapshot_count = snapshot_count
+        self._timeout = request_timeout
+        self._send = send
+        self._log = log
+        self._ids = RequestIds(member_id, id_start)
+        self._waiters: dict[int, _Waiter] = {}
+        self._reads: dict[bytes, _Waiter] = {}
+        self._pending_reads: list[_Waiter] = []  # index known, waiting for apply
+        self._work = trio.Event()
+        # Inputs wait here until the loop is between two Readys: the core is only ever
+        # stepped outside a Ready (step*, ready, persist/send/apply, advance, step*, ...).
+        self._inbox: list[Message] = []
+        self._proposals: list[tuple[bytes, _Waiter]] = []
+        self._read_requests: list[tuple[bytes, _Waiter]] = []
+        self._ticks = 0
+        self.role_changed = trio.Event()
+        # For /v2/stats: append counts, when the leader last changed, heartbeat round trips.
+        self.recv_append_count = 0
+        self.send_append_count = 0
+        self.leader_since_ns = time.time_ns()
+        self.followers: dict[int, FollowerStats] = {}
+        self._heartbeat_sent: dict[int, float] = {}
+
+    # --- what the edge feeds in
+
+    def deliver(self, message: Message) -> None:
+        kind = message.type
+        if kind is MsgType.APP:
+            self.recv_append_count += 1
+        elif kind is MsgType.HEARTBEAT_RESP:
+            sent = self._heartbeat_sent.pop(message.frm, None)
+            if sent is not None:
+                self._follower(message.frm).succeeded((trio.current_time() - sent) * 1000)
+        self._inbox.append(message)
+        self._work.set()
+
+    def report_unreachable(self, peer: int) -> None:
+        self._follower(peer).failed()
+        self.deliver(Message(MsgType.UNREACHABLE, to=self.member_id, frm=peer))
+
+    def _follower(self, peer: int) -> FollowerStats:
+        stats = self.followers.get(peer)
+        if stats is None:
+            stats = self.followers[peer] = FollowerStats()
+        return stats
+
+    def _send_all(self, messages: tuple[Message, ...]) -> None:
+        now = trio.current_time()
+        for message in messages:
+            if message.type is MsgType.APP:
+                self.send_append_count += 1
+            elif message.type is MsgType.HEARTBEAT:
+                self._heartbeat_sent.setdefault(message.to, now)
+        self._send(messages)
+
+    def report_snapshot(self, peer: int, ok: bool) -> None:
+        self.deliver(Message(MsgType.SNAP_STATUS, to=self.member_id, frm=peer, reject=not ok))
+
+    def tick(self) -> None:
+        self._ticks += 1
+        self._work.set()
+
+    def transfer_leadership(self, to: int) -> None:
+        self._inbox.append(Message(MsgType.TRANSFER_LEADER, to=self.member_id, frm=to))
+        self._work.set()
+
+    # --- what requests call
+
+    @property
+    def is_leader(self) -> bool:
+        return self.core.status.role is Role.LEADER
+
+    async def propose(self, command: Command) -> list[Event]:
+        """Replicate `command`; its events once applied here, or its EtcdError."""
+        request_id = self._ids.next()
+        waiter = self._waiters[request_id] = _Waiter()
+        try:
+            self._proposals.append((pack(request_id, command), waiter))
+            self._work.set()
+            await self._wait(waiter)
+        finally:
+            del self._waiters[request_id]
+        result = waiter.result
+        if isinstance(result, EtcdError):
+            raise result
+        return result  # type: ignore[return-value]
+
+    async def read_barrier(self) -> None:
+        """Wait until this member has applied everything committed when we asked (ReadIndex,
+        Raft thesis §6.4): a read after this is linearizable."""
+        ctx = _CTX.pack(self._ids.next())
+        waiter = self._reads[ctx] = _Waiter()
+        try:
+            self._read_requests.append((ctx, waiter))
+            self._work.set()
+            await self._wait(waiter)
+            if isinstance(waiter.result, EtcdError):
+                raise waiter.result
+        finally:
+            self._reads.pop(ctx, None)
+            if waiter in self._pending_reads:
+                self._pending_reads.remove(waiter)
+
+    async def _wait(self, waiter: _Waiter) -> None:
+        with trio.move_on_after(self._timeout):
+            await waiter.done.wait()
+            return
+        raise EtcdError(300, "etcdserver: request timed out")
+
+    # --- the loop
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            await self._work.wait()
+            self._work = trio.Event()
+            self._feed()
+            while self.core.has_ready():
+                await self._turn(self.core.ready())
+                self._feed()
+            if self.applied - self.snapshot_index >= self._snapshot_count:
+                await self._snapshot()
+
+    def _feed(self) -> None:
+        """Step everything that arrived since the last Ready into the core."""
+        core = self.core
+        for _ in range(self._ticks):
+            core.tick()
+        self._ticks = 0
+        inbox, self._inbox = self._inbox, []
+        for message in inbox:
+            core.step(message)
+        proposals, self._proposals = self._proposals, []
+        for data, waiter in proposals:
+            try:
+                core.propose(data)
+            except ProposalDropped:
+                _fail(waiter, EtcdError(300, "etcdserver: no leader"))
+        reads, self._read_requests = self._read_requests, []
+        for ctx, waiter in reads:
+            try:
+                core.read_index(ctx)
+            except ProposalDropped:
+                _fail(waiter, EtcdError(300, "etcdserver: no leader"))
+
+    async def _turn(self, ready: Ready) -> None:
+        if ready.snapshot is not None or ready.entries or ready.hard_state is not None:
+            # Not cancellable once started: a shutdown waits for the fsync in flight.
+            await trio.to_thread.run_sync(self._persist, ready)
+        if ready.messages:
+            self._send_all(ready.messages)
+        if ready.snapshot is not None:
+            self._install(ready.snapshot)
+        for entry in ready.committed:
+            self._apply(entry.index, entry.term, entry.data)
+        for state in ready.read_states:
+            waiter = self._reads.pop(state.ctx, None)
+            if waiter is not None:
+                waiter.index = state.index
+                self._pending_reads.append(waiter)
+        self._release_reads()
+        if ready.soft_state is not None:
+            if ready.soft_state.role is not Role.LEADER:
+                self.followers.clear()
+                self._heartbeat_sent.clear()
+            self.leader_since_ns = time.time_ns()
+            self.role_changed.set()
+            self.role_changed = trio.Event()
+            self._log.info("raft.role", role=ready.soft_state.role.name, leader=f"{ready.soft_state.leader:x}",
+                           term=self.core.status.term)
+        self.core.advance(ready)
+
+    def _persist(self, ready: Ready) -> None:
+        if ready.snapshot is not None:
+            self._storage.save_snapshot(ready.snapshot)
+        if ready.entries or ready.hard_state is not None:
+            self._storage.append(list(ready.entries), ready.hard_state)
+        if ready.must_sync:
+            self._storage.sync()
+
+    def _install(self, snapshot: Snapshot) -> None:
+        self.machine.load(snapshot.data)
+        self.applied = self.snapshot_index = snapshot.index
+        self.applied_term = snapshot.term
+        self._log.info("snapshot_installed", index=snapshot.index, term=snapshot.term)
+
+    def _apply(self, index: int, term: int, data: bytes) -> None:
+        outcome = self.machine.apply(data)
+        self.applied, self.applied_term = index, term
+        if outcome is not None:
+            waiter = self._waiters.get(outcome[0])
+            if waiter is not None:
+                waiter.result = outcome[1]
+                waiter.done.set()
+
+    def _release_reads(self) -> None:
+        ready = [w for w in self._pending_reads if w.index <= self.applied]
+        if ready:
+            self._pending_reads = [w for w in self._pending_reads if w.index > self.applied]
+            for waiter in ready:
+                waiter.done.set()
+
+    async def _snapshot(self) -> None:
+        snapshot = Snapshot(self.applied, self.applied_term, self.machine.dump())
+        await trio.to_thread.run_sync(self._storage.save_snapshot, snapshot)
+        self.core.compact(snapshot)
+        self.snapshot_index = snapshot.index
+        self._log.info("snapshot_saved", index=snapshot.index, bytes=len(snapshot.data))
+
+
+def _fail(waiter: _Waiter, error: EtcdError) -> None:
+    waiter.result = error
+    waiter.done.set()
+
+
+async def tick_forever(replica: Replica, interval: float) -> None:
+    """The core's logical clock: one tick per heartbeat interval."""
+    deadline = trio.current_time()
+    while True:
+        deadline += interval
+        await trio.sleep_until(deadline)
+        if trio.current_time() - deadline > 5 * interval:
+            deadline = trio.current_time()  # we were starved; do not burst ticks to catch up
+        replica.tick()
+
