@@ -12,7 +12,8 @@ Commands (ids are decimal; `all` = every member that is up):
     process-ready [ID...]                 take, persist, send, apply and advance a Ready
     deliver [to=ID,..] [frm=ID,..] [type=APP,..]   step queued messages (one round)
     drop    [to=...] [frm=...] [type=...]           discard queued messages
-    stabilize [ID...]                    process-ready + deliver until nothing moves
+    stabilize [ID...]                    process-ready + deliver until nothing moves (without
+                                         ids: everyone; messages to members down are lost)
     partition 1 | 2 3 / heal             messages between groups are lost on delivery
     crash ID / restart ID                lose what was not synced / start from the disk
     compact ID INDEX                     snapshot the app at INDEX (its applied index)
@@ -168,7 +169,7 @@ COMMANDS: dict[str, Callable[[Cluster, list[str]], None]] = {
     "process-ready": lambda c, a: c.process_ready(_ids(c, a)),
     "deliver": lambda c, a: c.deliver(**_filters(a)),
     "drop": lambda c, a: c.deliver(drop=True, **_filters(a)),
-    "stabilize": lambda c, a: c.stabilize(_ids(c, a)),
+    "stabilize": lambda c, a: c.stabilize([int(x) for x in a] or sorted(c.members)),
     "partition": _partition,
     "heal": lambda c, a: setattr(c, "groups", []),
     "crash": lambda c, a: c.crash(int(a[0])),
