@@ -60,6 +60,8 @@ def test_follower_write_is_read_with_quorum_from_the_other_follower(nodes):
     written = writer.put("/t/k", value="from-a-follower")
     assert written.status == 201, written
     index = written.json()["node"]["modifiedIndex"]
+    # The follower answers once it applied the entry itself: a local read there sees it at once.
+    assert shows(writer, "/t/k", "from-a-follower", index), writer.get("/t/k")
     read = reader.get("/t/k", "quorum=true")
     assert read.status == 200, read
     assert (read.json()["node"]["value"], read.json()["node"]["modifiedIndex"]) == ("from-a-follower", index)
@@ -141,6 +143,9 @@ def test_kill_9_of_the_leader_fails_over_and_the_node_catches_up(nodes):
         seen[survivors[n % 2].name].append(raft_headers(reply))
     for member in survivors:
         observe(member)
+    follower = next(m for m in survivors if m is not new)
+    latest = follower.get("/f/after/20", "quorum=true")
+    assert latest.status == 200 and latest.json()["node"]["modifiedIndex"] == acked["/f/after/20"][1], latest
     new_term = max(term for term, _ in seen[new.name])
     assert new_term > old_term, seen
     for member in survivors:  # one incarnation each: term and index never go back
