@@ -103,8 +103,11 @@ class Member:
 
 
 class Cluster:
-    def __init__(self, out: list[str]) -> None:
+    def __init__(self, out: list[str], *, report_snapshots: bool = False) -> None:
+        """report_snapshots: act like the peer transport and tell the sender whether each
+        SNAP arrived (SNAP_STATUS); transcripts leave that to explicit commands."""
         self.out = out
+        self.report_snapshots = report_snapshots
         self.members: dict[int, Member] = {}
         self.network: list[Message] = []
         self.groups: list[set[int]] = []  # a partition: messages only flow within a group
@@ -161,7 +164,19 @@ class Cluster:
             else:
                 self.out.append(f"{m.to:x} <- {m.describe()}")
                 target.core.step(m)
+                self._report_snapshot(m, ok=True)
+                continue
+            self._report_snapshot(m, ok=False)
         return bool(chosen)
+
+    def lose(self, m: Message) -> None:
+        """`m` vanished on the network (removed from it by the caller)."""
+        self._report_snapshot(m, ok=False)
+
+    def _report_snapshot(self, m: Message, *, ok: bool) -> None:
+        sender = self.members[m.frm].core
+        if self.report_snapshots and m.type is MsgType.SNAP and sender is not None:
+            sender.step(Message(MsgType.SNAP_STATUS, to=m.frm, frm=m.to, reject=not ok))
 
     def stabilize(self, ids: list[int], limit: int = 1000) -> None:
         for _ in range(limit):
