@@ -39,6 +39,8 @@ class Knobs:
     read_gap: int
     snap_gap: int  # applied entries since the last snapshot before a node may compact
     torn: float  # probability that a crash keeps a torn prefix of unsynced writes
+    fsync: tuple[int, int] | None  # asynchronous fsync latency (steps run meanwhile)
+    drift: int  # each node ticks every TICK +- up to this many virtual ms
     net: NetParams
 
     @classmethod
@@ -56,6 +58,8 @@ class Knobs:
             read_gap=rng.choice((15, 40)),
             snap_gap=rng.choice((3, 10, 30)),
             torn=rng.choice((0.0, 0.5, 1.0)),
+            fsync=rng.choice((None, (1, 3), (1, 12))),
+            drift=rng.choice((0, 1, 3)),
             net=NetParams(loss=rng.choice((0.0, 0.02, 0.1, 0.25)),
                           dup=rng.choice((0.0, 0.02, 0.1)),
                           delay=(1, rng.choice((2, 5, 15))),
@@ -111,8 +115,8 @@ class _Chaos:
         if not self.active:
             return
         sim, rng = self.sim, self.rng
-        kind = rng.choices(("crash", "crash_leader", "partition", "isolate_leader", "snapshot",
-                            "transfer"), weights=(3, 2, 2, 1, 4, 1))[0]
+        kind = rng.choices(("crash", "crash_leader", "partition", "isolate_leader", "one_way",
+                            "snapshot", "transfer"), weights=(3, 2, 2, 1, 1, 4, 1))[0]
         leader = sim.leader()
         ids = list(sim.nodes)
         if kind in ("crash_leader", "isolate_leader", "transfer") and leader is None:
@@ -130,6 +134,12 @@ class _Chaos:
                 cut = rng.randint(1, len(ids) // 2)  # the leader and a minority
             sim.partition(tuple(ids[:cut]), tuple(ids[cut:]))
             sim.at(rng.randint(5 * TICK, 50 * TICK), "heal", sim.heal)
+        elif kind == "one_way":
+            frm, to = rng.sample(ids, 2)
+            if leader is not None and rng.random() < 0.5:
+                frm, to = (leader, to) if to != leader else (leader, frm)
+            sim.cut_link(frm, to)
+            sim.at(rng.randint(5 * TICK, 50 * TICK), "heal", sim.heal)
         elif kind == "snapshot":
             sim.snapshot(rng.choice(ids), self.knobs.snap_gap)
         else:
@@ -142,7 +152,8 @@ def random_run(seed: int, trace: int = 60) -> Sim:
     rng = random.Random(seed)
     knobs = Knobs.draw(seed, rng)
     sim = Sim(rng.getrandbits(64), knobs.nodes, name=f"seed {seed} {knobs}",
-              replay=replay_hint(seed), config=make_config(knobs), net=knobs.net, trace=trace)
+              replay=replay_hint(seed), config=make_config(knobs), net=knobs.net, trace=trace,
+              fsync=knobs.fsync, drift=knobs.drift)
     chaos = _Chaos(sim, knobs)
     chaos.start()
     sim.run(knobs.duration)

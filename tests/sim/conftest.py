@@ -13,7 +13,7 @@ _TOTALS = pytest.StashKey[Counter]()
 SHOWN = ("seeds", "steps", "virtual_ms", "elections", "crashes", "restarts", "partitions",
          "transfers", "compactions", "snapshots_sent", "snapshot_installs", "proposals",
          "proposals_dropped", "acked", "reads", "reads_acked", "messages", "dropped", "duplicated",
-         "torn_ops_kept")
+         "torn_ops_kept", "async_fsyncs", "log_overwrites", "one_way_cuts")
 
 
 @pytest.fixture(scope="session")

@@ -38,12 +38,14 @@ class Cluster:
 class SimNode:
     def __init__(self, node_id: int, peers: tuple[int, ...], cluster: Cluster,
                  make_config: Callable[[int, random.Random], RaftConfig],
-                 send: Callable[[Message], None]) -> None:
+                 send: Callable[[Message], None],
+                 fsync_delay: Callable[[SimNode, int, object], None] | None = None) -> None:
         self.id = node_id
         self.peers = peers
         self.cluster = cluster
         self._make_config = make_config
         self._send = send
+        self.fsync_delay = fsync_delay  # None: every fsync completes at once
         self.disk = SimDisk()
         self.core: RaftCore | None = None
         self.incarnation = 0
@@ -52,6 +54,7 @@ class SimNode:
 
     def _reset_volatile(self) -> None:
         self.role = Role.FOLLOWER
+        self.in_flight = None  # a Ready whose fsync has not completed yet
         self.applied = 0
         self.applied_term = 0
         self.payloads: list[bytes] = []
@@ -117,29 +120,56 @@ class SimNode:
 
     # -- the Ready loop -----------------------------------------------------------------------
     def drain(self) -> None:
+        """Run the Ready loop until the core has nothing more, or a Ready waits on its fsync.
+
+        With an asynchronous disk (`fsync_delay` set) a Ready's writes are issued at once
+        but its fsync completes later, as in the real node's group commit: meanwhile the
+        core keeps taking ticks, messages and proposals (it must cope with steps between
+        ready() and advance()), and only on completion are the messages sent, the entries
+        applied and the Ready advanced.
+        """
         core = self.core
         for _ in range(_MAX_READIES):
-            if not core.has_ready():
+            if self.in_flight is not None or not core.has_ready():
                 break
             rd = core.ready()
             self.cluster.trace.append((None, self.id, rd))
             self._persist(rd)
-            for msg in rd.messages:
-                if msg.frm != self.id or msg.to == self.id or msg.to not in self.peers \
-                        or msg.type in LOCAL_TYPES:
-                    raise Violation(f"node {self.id:x} sends a bad message: {msg.describe()}")
-                self._send(msg)
-            self._apply(rd)
-            core.advance(rd)
+            if self.fsync_delay is None or not rd.must_sync:
+                self._complete(rd)
+            else:
+                self.in_flight = rd
+                self.fsync_delay(self, self.incarnation, rd)
         else:
             raise Violation(f"node {self.id:x}: has_ready() still true after {_MAX_READIES} readies")
         self._observe()
+
+    def fsync_done(self, incarnation: int, rd) -> None:
+        """The asynchronous fsync of `rd` finished (a crash since then voids it)."""
+        if incarnation != self.incarnation or self.in_flight is not rd:
+            return
+        self.in_flight = None
+        self._complete(rd)
+        self.drain()
+
+    def _complete(self, rd) -> None:
+        if rd.must_sync:
+            self.disk.sync()
+        for msg in rd.messages:
+            if msg.frm != self.id or msg.to == self.id or msg.to not in self.peers \
+                    or msg.type in LOCAL_TYPES:
+                raise Violation(f"node {self.id:x} sends a bad message: {msg.describe()}")
+            self._send(msg)
+        self._apply(rd)
+        self.core.advance(rd)
 
     def _persist(self, rd) -> None:
         disk, history = self.disk, self.cluster.history
         if rd.snapshot is not None:
             disk.write(("install", rd.snapshot))
         if rd.entries:
+            if rd.entries[0].index <= disk.view.last_index:
+                self.cluster.stats["log_overwrites"] += 1
             history.on_entries(self.id, disk.view, rd.entries)
             disk.write(("ents", rd.entries))
         if rd.hard_state is not None:
@@ -148,8 +178,6 @@ class SimNode:
             if rd.soft_state is not None:
                 self.role = rd.soft_state.role
             history.on_hard_state(self.id, disk.view, prev, rd.hard_state, self.role is Role.LEADER)
-        if rd.must_sync:
-            disk.sync()
         if rd.soft_state is not None:
             self.role = rd.soft_state.role
             if self.role is Role.LEADER:
@@ -206,7 +234,7 @@ class SimNode:
             need = self.pending_reads.pop(ctx, None)
             if need is None:
                 continue
-            if self.applied < need:  # pragma: no cover - implied by the index check above
+            if self.applied < need:  # implied by the index check above, for a correct core
                 raise Violation(f"read {ctx!r} at node {self.id:x} saw {self.applied} < {need}")
             self.cluster.stats["reads_acked"] += 1
         self.read_states = waiting
@@ -222,6 +250,11 @@ class SimNode:
     def _observe(self) -> None:
         """After a drained step: the persisted state is the core's state."""
         status = self.core.status
+        if self.in_flight is not None:
+            # Steps since the Ready in flight are not written yet: only election safety.
+            if status.role is Role.LEADER:
+                self.cluster.history.on_leader(self.id, status.term, self.disk.view)
+            return
         hs = self.disk.view.hs
         if status.term != hs.term:
             raise Violation(f"node {self.id:x} is in term {status.term} but persisted term {hs.term}")

@@ -50,7 +50,8 @@ class NetParams:
 class Sim:
     def __init__(self, seed: int, n: int, *, name: str, replay: str,
                  config: Callable[[int, tuple[int, ...], random.Random], RaftConfig],
-                 net: NetParams | None = None, trace: int = _TRACE) -> None:
+                 net: NetParams | None = None, trace: int = _TRACE,
+                 fsync: tuple[int, int] | None = None, drift: int = 1) -> None:
         self.seed, self.name, self.replay = seed, name, replay
         self.rng = random.Random(seed)
         self.net = net or NetParams()
@@ -64,10 +65,14 @@ class Sim:
         self.cluster = Cluster(self.history, self.stats, self.trace)
         ids = tuple(range(1, n + 1))
         self.groups: dict[int, int] = dict.fromkeys(ids, 0)  # partition: same group = can talk
+        self.cut: set[tuple[int, int]] = set()  # one-way link failures (frm, to)
+        self.fsync = fsync  # latency range of an asynchronous fsync; None = synchronous
+        later = self._fsync_later if fsync is not None else None
         self.nodes: dict[int, SimNode] = {
-            i: SimNode(i, ids, self.cluster, lambda nid, rng: config(nid, ids, rng), self._send)
+            i: SimNode(i, ids, self.cluster, lambda nid, rng: config(nid, ids, rng), self._send,
+                       later)
             for i in ids}
-        self.tick_every = {i: TICK + self.rng.choice((-1, 0, 0, 1)) for i in ids}
+        self.tick_every = {i: TICK + self.rng.randint(-drift, drift) for i in ids}
         self._client_ids = itertools.count(1)
         for node in self.nodes.values():
             self._guard(f"start {node.id:x}", self._start, node)
@@ -128,6 +133,11 @@ class Sim:
         node.drain()
         self.at(self.tick_every[node.id], f"tick {node.id:x}", self._tick, node, incarnation)
 
+    def _fsync_later(self, node: SimNode, incarnation: int, rd) -> None:
+        self.stats["async_fsyncs"] += 1
+        self.at(self.rng.randint(*self.fsync), f"fsync done {node.id:x}", node.fsync_done,
+                incarnation, rd)
+
     def crash(self, node_id: int, torn: bool = False) -> None:
         node = self.nodes[node_id]
         if node.up:
@@ -186,11 +196,17 @@ class Sim:
                 self.groups[i] = g
         self.stats["partitions"] += 1
 
+    def cut_link(self, frm: int, to: int) -> None:
+        """Messages from `frm` to `to` are lost; the other way still works."""
+        self.cut.add((frm, to))
+        self.stats["one_way_cuts"] += 1
+
     def heal(self) -> None:
         self.groups = dict.fromkeys(self.groups, 0)
+        self.cut = set()
 
     def _can_talk(self, a: int, b: int) -> bool:
-        return self.groups[a] == self.groups[b] and self.nodes[b].up
+        return self.groups[a] == self.groups[b] and (a, b) not in self.cut and self.nodes[b].up
 
     def _send(self, msg: Message) -> None:
         self.stats["messages"] += 1
