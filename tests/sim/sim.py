@@ -112,7 +112,8 @@ class Sim:
         for step, now, ev in self.trace:
             text = ev.describe() if hasattr(ev, "describe") else ev
             if step is None:  # a Ready of node `now` during the step above
-                lines.append(f"    {'':6} {now:>8x} ready {text}")
+                lines.append(f"    {'':6} {now:>8x} {text}")
+                lines.extend(f"    {'':6} {'':8}   send {m.describe()}" for m in ev.messages)
             else:
                 lines.append(f"    {step:6d} t={now:<6d} {text}")
         return "\n".join(lines)
@@ -141,14 +142,16 @@ class Sim:
     def crash(self, node_id: int, torn: bool = False) -> None:
         node = self.nodes[node_id]
         if node.up:
-            self.trace.append((self.steps, self.now, f"crash {node_id:x} torn={torn} "
-                               f"unsynced={node.disk.unsynced()}"))
+            self.note(f"crash {node_id:x} torn={torn} unsynced writes={node.disk.unsynced()}")
             node.crash(self.rng, torn)
             self.stats["crashes"] += 1
 
     def restart(self, node_id: int) -> None:
         node = self.nodes[node_id]
         if not node.up:
+            d = node.disk.durable
+            self.note(f"restart {node_id:x} from hs=({d.hs.term},{d.hs.vote:x},{d.hs.commit}) "
+                      f"snap={d.snap_index} last={d.last_index}")
             self.stats["restarts"] += 1
             self._start(node)
 
@@ -170,27 +173,39 @@ class Sim:
         if not node.up:
             return None
         data = b"p%d" % next(self._client_ids)
-        return data if node.propose(data) else None
+        ok = node.propose(data)
+        self.note(f"propose {data.decode()} at {node_id:x}: {'taken' if ok else 'dropped'}")
+        return data if ok else None
+
+    def note(self, text: str) -> None:
+        """A line in the trace for what just happened within the current step."""
+        self.trace.append((self.steps, self.now, "  " + text))
 
     def read(self, node_id: int) -> None:
         node = self.nodes[node_id]
         if node.up:
-            node.read(b"r%d" % next(self._client_ids))
+            ctx = b"r%d" % next(self._client_ids)
+            ok = node.read(ctx)
+            self.note(f"read {ctx.hex()} at {node_id:x} (must see index {self.cluster.max_acked}): "
+                      f"{'taken' if ok else 'dropped'}")
 
     def snapshot(self, node_id: int, min_gap: int = 1) -> None:
         node = self.nodes[node_id]
         if node.up and node.applied - node.disk.view.snap_index >= min_gap:
+            self.note(f"snapshot+compact {node_id:x} at {node.applied}")
             node.snapshot()
 
     def transfer(self, node_id: int, to: int) -> None:
         node = self.nodes[node_id]
         if node.up and node.role.name == "LEADER":
+            self.note(f"transfer leadership {node_id:x} -> {to:x}")
             self.stats["transfers"] += 1
             node.core.transfer_leadership(to)
             node.drain()
 
     # -- network ------------------------------------------------------------------------------
     def partition(self, *groups: tuple[int, ...]) -> None:
+        self.note("partition " + " | ".join(",".join(f"{i:x}" for i in g) for g in groups))
         for g, members in enumerate(groups, start=1):
             for i in members:
                 self.groups[i] = g
@@ -198,10 +213,12 @@ class Sim:
 
     def cut_link(self, frm: int, to: int) -> None:
         """Messages from `frm` to `to` are lost; the other way still works."""
+        self.note(f"cut link {frm:x} -> {to:x}")
         self.cut.add((frm, to))
         self.stats["one_way_cuts"] += 1
 
     def heal(self) -> None:
+        self.note("heal")
         self.groups = dict.fromkeys(self.groups, 0)
         self.cut = set()
 
