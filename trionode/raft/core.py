@@ -11,9 +11,8 @@ role changes, and the Ready cycle. Role behaviour lives in follower.py, election
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import election, follower, leader, replication
 from .errors import ProposalDropped
@@ -23,6 +22,9 @@ from .progress import PeerProgress
 from .readonly import ReadOnly
 from .ready import ReadState, Ready, SoftState, Status
 from .roles import LEGAL_MOVES, Role
+
+if TYPE_CHECKING:
+    import random  # the type only: the core never draws from the global generator
 
 __all__ = ["RaftConfig", "RaftCore"]
 
@@ -50,7 +52,7 @@ class RaftConfig:
             raise ValueError("need 0 < heartbeat_tick < election_tick")
         if self.max_inflight < 1 or self.max_msg_entries < 1:
             raise ValueError("max_inflight and max_msg_entries must be positive")
-        if not isinstance(self.rng, random.Random):
+        if not callable(getattr(self.rng, "randrange", None)):
             raise ValueError("rng must be a seeded random.Random")
 
 
