@@ -25,8 +25,9 @@ SEEDS = range(8)
 def make_sim(name: str, seed: int, n: int, **net) -> Sim:
     def config(node_id: int, peers: tuple[int, ...], rng: random.Random) -> RaftConfig:
         return RaftConfig(id=node_id, peers=peers, election_tick=10, heartbeat_tick=1, rng=rng)
+    # Odd seeds run with an asynchronous fsync (the core steps between ready and advance).
     return Sim(seed, n, name=f"{name} seed {seed}", replay=f'python -m pytest tests/sim -k "{name}"',
-               config=config, net=NetParams(**net))
+               config=config, net=NetParams(**net), fsync=(1, 6) if seed % 2 else None)
 
 
 def run_until(sim: Sim, cond, ticks: int, what: str):
@@ -117,9 +118,14 @@ def test_all_crash_at_once(seed: int, sim_totals: Counter) -> None:
     sim = make_sim("all_crash_at_once", seed, n, delay=(1, 5), loss=0.02)
     run_until(sim, sim.leader, 100, "a first leader")
     for round_ in range(3):
+        before = len(sim.cluster.acked)
         for _ in range(15):
             sim.propose(sim.rng.choice(list(sim.nodes)))
             sim.run(sim.now + sim.rng.randint(0, 3))
+        run_until(sim, lambda: len(sim.cluster.acked) > before, 100, "writes acknowledged")
+        for _ in range(5):  # and some in flight when the power goes
+            sim.propose(sim.rng.choice(list(sim.nodes)))
+        sim.run(sim.now + sim.rng.randint(0, 3))
         for i in sim.nodes:
             sim.crash(i, torn=sim.rng.random() < 0.5)
         sim.run(sim.now + sim.rng.randint(1, 20) * TICK)
