@@ -92,6 +92,17 @@ class History:
     def on_hard_state(self, node: int, log: LogState, prev: HardState, hs: HardState,
                       is_leader: bool) -> None:
         """Called after `hs` was written to `log` (and the Ready's entries before it)."""
+        if hs.commit > log.last_index:
+            raise Violation(f"node {node:x} commit {hs.commit} beyond its last index {log.last_index}")
+        if hs.commit < prev.commit:
+            raise Violation(f"node {node:x} commit went back from {prev.commit} to {hs.commit}")
+        for index in range(max(prev.commit, log.snap_index) + 1, hs.commit + 1):
+            self._commit(node, index, log.term_at(index), hs.term, is_leader)
+
+    def on_sent_hard_state(self, node: int, hs: HardState) -> None:
+        """The Ready holding `hs` is complete: its messages leave now, so the term and the
+        vote are known to others and must never go back or change (paper fig. 2). (A Ready
+        lost in a crash before this point took its term and vote with it, legitimately.)"""
         if hs.term < self.terms.get(node, 0):
             raise Violation(f"node {node:x} term went back from {self.terms[node]} to {hs.term} "
                             "(a term change was not fsynced?)")
@@ -101,12 +112,6 @@ class History:
             if voted != hs.vote:
                 raise Violation(f"node {node:x} voted for {voted:x} and then {hs.vote:x} in term "
                                 f"{hs.term} (a vote was not fsynced?)")
-        if hs.commit > log.last_index:
-            raise Violation(f"node {node:x} commit {hs.commit} beyond its last index {log.last_index}")
-        if hs.term == prev.term and hs.commit < prev.commit:
-            raise Violation(f"node {node:x} commit went back from {prev.commit} to {hs.commit}")
-        for index in range(max(prev.commit, log.snap_index) + 1, hs.commit + 1):
-            self._commit(node, index, log.term_at(index), hs.term, is_leader)
 
     def _commit(self, node: int, index: int, term: int | None, node_term: int, leader: bool) -> None:
         known = self.committed.get(index)

@@ -139,6 +139,8 @@ class SimNode:
                 self._complete(rd)
             else:
                 self.in_flight = rd
+                self.cluster.trace.append((None, self.id, "  ^ waits for its fsync; nothing is "
+                                           "sent or applied until it completes"))
                 self.fsync_delay(self, self.incarnation, rd)
         else:
             raise Violation(f"node {self.id:x}: has_ready() still true after {_MAX_READIES} readies")
@@ -155,6 +157,8 @@ class SimNode:
     def _complete(self, rd) -> None:
         if rd.must_sync:
             self.disk.sync()
+        if rd.hard_state is not None:
+            self.cluster.history.on_sent_hard_state(self.id, rd.hard_state)
         for msg in rd.messages:
             if msg.frm != self.id or msg.to == self.id or msg.to not in self.peers \
                     or msg.type in LOCAL_TYPES:
@@ -256,7 +260,8 @@ class SimNode:
                 self.cluster.history.on_leader(self.id, status.term, self.disk.view)
             return
         hs = self.disk.view.hs
-        if status.term != hs.term:
-            raise Violation(f"node {self.id:x} is in term {status.term} but persisted term {hs.term}")
+        if (status.term, status.commit) != (hs.term, hs.commit):
+            raise Violation(f"node {self.id:x} is at term {status.term} commit {status.commit} but "
+                            f"its last hard state says term {hs.term} commit {hs.commit}")
         if status.role is Role.LEADER:
             self._became_leader(status.term)

@@ -113,7 +113,8 @@ class Sim:
             text = ev.describe() if hasattr(ev, "describe") else ev
             if step is None:  # a Ready of node `now` during the step above
                 lines.append(f"    {'':6} {now:>8x} {text}")
-                lines.extend(f"    {'':6} {'':8}   send {m.describe()}" for m in ev.messages)
+                for msg in getattr(ev, "messages", ()):
+                    lines.append(f"    {'':6} {'':8}   send {msg.describe()}")
             else:
                 lines.append(f"    {step:6d} t={now:<6d} {text}")
         return "\n".join(lines)
