@@ -153,6 +153,8 @@ def test_kill_9_of_the_leader_fails_over_and_the_node_catches_up(nodes):
         assert [i for _, i in seen[member.name]] == sorted(i for _, i in seen[member.name]), seen[member.name]
 
     old.restart()
+    # Healthy means serving: never an older state than the member served before its crash.
+    assert shows(old, "/f/before", "0", before_index), (old.get("/f/before"), old.log())
 
     def caught_up() -> bool:
         tree = cluster.tree(old, "/f/after")
