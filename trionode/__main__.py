@@ -1,6 +1,6 @@
 """Command line: flags -> Config -> trio.run(node.serve).
 
-Exit codes: 0 clean shutdown (or --help/--version), 1 the node could not use its data
+Exit codes: 0 clean shutdown (or --help/--version), 1 the node could not start (its data, or an address to listen on)
 (DataDirError, WalCorruptError), 2 bad flags or environment, 130 interrupted before the
 node's own SIGINT handling took over.
 """
@@ -15,12 +15,12 @@ import trio
 from structlog.typing import FilteringBoundLogger
 
 from .config import InfoRequested, parse_config
-from .errors import ConfigError, DataDirError, WalCorruptError
+from .errors import ConfigError, DataDirError, ListenError, WalCorruptError
 from .log import configure_logging
 
 __all__ = ["main"]
 
-_DATA_ERRORS = (DataDirError, WalCorruptError)
+_START_ERRORS = (DataDirError, WalCorruptError, ListenError)
 _FD_CEILING = 1 << 20  # Linux's default nr_open, for when the hard limit is unlimited
 
 
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:  # found only at start-up, e.g. our name not in the cluster
         sys.stderr.write(f"trionode: {exc}\n")
         return 2
-    except (KeyboardInterrupt, *_DATA_ERRORS, BaseExceptionGroup) as exc:
+    except (KeyboardInterrupt, *_START_ERRORS, BaseExceptionGroup) as exc:
         return _exit_code(exc, log)
     return 0
 
@@ -54,9 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _exit_code(exc: BaseException, log: FilteringBoundLogger) -> int:
     """Known ways to stop -> exit code; anything else is a bug and keeps its traceback."""
     leaves = _leaves(exc)
-    if not all(isinstance(leaf, (KeyboardInterrupt, *_DATA_ERRORS)) for leaf in leaves):
+    if not all(isinstance(leaf, (KeyboardInterrupt, *_START_ERRORS)) for leaf in leaves):
         raise exc
-    data_errors = [leaf for leaf in leaves if isinstance(leaf, _DATA_ERRORS)]
+    data_errors = [leaf for leaf in leaves if isinstance(leaf, _START_ERRORS)]
     for error in data_errors:
         log.error("cannot start", error=str(error), kind=type(error).__name__)
     if data_errors:

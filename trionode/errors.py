@@ -14,6 +14,7 @@ __all__ = [
     "MESSAGES",
     "ConfigError",
     "DataDirError",
+    "ListenError",
     "WalCorruptError",
     "WireError",
 ]
@@ -94,6 +95,10 @@ class ConfigError(Exception):
 
 class DataDirError(Exception):
     """The data dir belongs to another node or cluster, or cannot be used."""
+
+
+class ListenError(Exception):
+    """A client or peer URL that cannot be listened on (in use, not a local address)."""
 
 
 class WalCorruptError(Exception):

@@ -21,7 +21,7 @@ import trio
 from .cluster import Member, Membership, publish_command
 from .commands import Command, Op
 from .config import Config
-from .errors import ConfigError, EtcdError
+from .errors import ConfigError, EtcdError, ListenError
 from .http import HttpLimits, serve_http
 from .http.app import ClientApp
 from .leaderstats import FollowerStats
@@ -169,6 +169,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_stop_on_signal, nursery.cancel_scope, replica, config, log)
         await nursery.start(replica.run)
+        nursery.start_soon(replica.expire_requests)
         if len(members) == 1:  # alone: no one to wait for, campaign at once
             replica.deliver(Message(MsgType.HUP, to=member_id, frm=member_id))
         peer_listeners = await _listen(url for url in config.listen_peer_urls)
@@ -176,7 +177,10 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         await nursery.start(transport.run)
         nursery.start_soon(tick_forever, replica, config.heartbeat_interval_ms / 1000)
         nursery.start_soon(_expiry_ticker, node)
-        nursery.start_soon(_publish, node, log)
+        # Serve clients only once our own publish entry is applied: then everything that
+        # was committed before this start is applied too, and no read sees an older state
+        # (etcd waits for the same thing before it serves).
+        await _publish(node, log)
         listeners = await _listen(config.listen_client_urls)
         settings = config.http
         limits = HttpLimits(max_header_bytes=settings.max_header_bytes,
@@ -196,7 +200,10 @@ def _host_port(url: str) -> tuple[str, int]:
 async def _listen(urls: Any) -> list[trio.SocketListener]:
     listeners: list[trio.SocketListener] = []
     for url in urls:
-        listeners.extend(await trio.open_tcp_listeners(url.port, host=url.host, backlog=1024))
+        try:
+            listeners.extend(await trio.open_tcp_listeners(url.port, host=url.host, backlog=1024))
+        except OSError as exc:
+            raise ListenError(f"cannot listen on {url}: {exc.strerror or exc}") from None
     return listeners
 
 

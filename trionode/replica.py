@@ -29,15 +29,18 @@ from .store import Event
 __all__ = ["Replica"]
 
 _CTX = struct.Struct(">Q")
+#: the result of a request that waited longer than the request timeout
+_TIMED_OUT = EtcdError(300, "etcdserver: request timed out")
 
 
 class _Waiter:
-    __slots__ = ("done", "result", "index")
+    __slots__ = ("done", "result", "index", "deadline")
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float) -> None:
         self.done = trio.Event()
         self.result: list[Event] | EtcdError | None = None
         self.index = 0  # read waiters: the read index, once known
+        self.deadline = deadline
 
 
 class Replica:
@@ -128,7 +131,7 @@ class Replica:
     async def propose(self, command: Command) -> list[Event]:
         """Replicate `command`; its events once applied here, or its EtcdError."""
         request_id = self._ids.next()
-        waiter = self._waiters[request_id] = _Waiter()
+        waiter = self._waiters[request_id] = _Waiter(trio.current_time() + self._timeout)
         try:
             self._proposals.append((pack(request_id, command), waiter))
             self._work.set()
@@ -144,7 +147,7 @@ class Replica:
         """Wait until this member has applied everything committed when we asked (ReadIndex,
         Raft thesis §6.4): a read after this is linearizable."""
         ctx = _CTX.pack(self._ids.next())
-        waiter = self._reads[ctx] = _Waiter()
+        waiter = self._reads[ctx] = _Waiter(trio.current_time() + self._timeout)
         try:
             self._read_requests.append((ctx, waiter))
             self._work.set()
@@ -156,11 +159,22 @@ class Replica:
             if waiter in self._pending_reads:
                 self._pending_reads.remove(waiter)
 
-    async def _wait(self, waiter: _Waiter) -> None:
-        with trio.move_on_after(self._timeout):
-            await waiter.done.wait()
-            return
-        raise EtcdError(300, "etcdserver: request timed out")
+    @staticmethod
+    async def _wait(waiter: _Waiter) -> None:
+        # No cancel scope per request: expire_requests() fails the ones that waited too long.
+        await waiter.done.wait()
+        if waiter.result is _TIMED_OUT:
+            raise EtcdError(300, "etcdserver: request timed out")
+
+    async def expire_requests(self, *, every: float = 0.25) -> None:
+        """Fail requests whose entry or read index did not come within the request timeout
+        (no leader, a partition): one sweep for all of them instead of a timer each."""
+        while True:
+            await trio.sleep(every)
+            now = trio.current_time()
+            for waiter in [*self._waiters.values(), *self._reads.values(), *self._pending_reads]:
+                if waiter.deadline <= now and not waiter.done.is_set():
+                    _fail(waiter, _TIMED_OUT)
 
     # --- the loop
 
@@ -199,15 +213,32 @@ class Replica:
                 _fail(waiter, EtcdError(300, "etcdserver: no leader"))
 
     async def _turn(self, ready: Ready) -> None:
-        if ready.snapshot is not None or ready.entries or ready.hard_state is not None:
+        """One Ready. Committed entries are durable on a quorum already, so they are
+        applied (and their requests answered) while this Ready's new entries are being
+        written, as etcd does; a snapshot from the leader is made durable first."""
+        persist = ready.snapshot is not None or ready.entries or ready.hard_state is not None
+        early, late = _split(ready.messages) if persist else ((), ready.messages)
+        if early:
+            self._send_all(early)
+        if ready.snapshot is None:
+            self._apply_committed(ready)
+        if persist:
             # Not cancellable once started: a shutdown waits for the fsync in flight.
             await trio.to_thread.run_sync(self._persist, ready)
-        if ready.messages:
-            self._send_all(ready.messages)
+        if late:
+            self._send_all(late)
         if ready.snapshot is not None:
             self._install(ready.snapshot)
+            self._apply_committed(ready)
+        self._after(ready)
+        self.core.advance(ready)
+
+    def _apply_committed(self, ready: Ready) -> None:
         for entry in ready.committed:
             self._apply(entry.index, entry.term, entry.data)
+
+    def _after(self, ready: Ready) -> None:
+        """Read states and role changes: what a Ready says besides the log."""
         for state in ready.read_states:
             waiter = self._reads.pop(state.ctx, None)
             if waiter is not None:
@@ -223,7 +254,6 @@ class Replica:
             self.role_changed = trio.Event()
             self._log.info("raft.role", role=ready.soft_state.role.name, leader=f"{ready.soft_state.leader:x}",
                            term=self.core.status.term)
-        self.core.advance(ready)
 
     def _persist(self, ready: Ready) -> None:
         if ready.snapshot is not None:
@@ -261,6 +291,23 @@ class Replica:
         self.core.compact(snapshot)
         self.snapshot_index = snapshot.index
         self._log.info("snapshot_saved", index=snapshot.index, bytes=len(snapshot.data))
+
+
+#: Messages that state nothing about this member's durable state, so they may leave before
+#: the fsync: the leader's appends and heartbeats (Raft thesis §10.2.1: the leader writes
+#: its log in parallel with replication; its own entries count toward a quorum only after
+#: they are durable, when advance() reports them), and requests that carry no state.
+#: Votes and every response wait: they promise something the disk must already hold.
+_EARLY = frozenset({MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP, MsgType.TIMEOUT_NOW,
+                    MsgType.PROP, MsgType.READ_INDEX})
+
+
+def _split(messages: tuple[Message, ...]) -> tuple[list[Message], list[Message]]:
+    early: list[Message] = []
+    late: list[Message] = []
+    for message in messages:
+        (early if message.type in _EARLY else late).append(message)
+    return early, late
 
 
 def _fail(waiter: _Waiter, error: EtcdError) -> None:

@@ -10,21 +10,19 @@ there is nobody left to answer.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import h11
 import trio
 
+from ..sockio import DirectSocket
 from .fasthead import FALLBACK, NEED_MORE, FastHead, parse_head
 from .message import Request
 from .params import BadEscape
 from .paths import decode_path, split_target
 
 __all__ = ["Head", "PeerGone", "Reject", "RequestReader"]
-
-_YIELD_EVERY = 16
 
 
 class PeerGone(Exception):
@@ -50,44 +48,23 @@ class Head:
 
 
 class RequestReader:
-    __slots__ = ("_stream", "_limits", "_replies", "buffer", "_fd", "_unyielded")
+    __slots__ = ("_stream", "_limits", "_replies", "buffer", "_direct")
 
     def __init__(self, stream: trio.abc.Stream, limits: Any, replies: Any) -> None:
         self._stream = stream
         self._limits = limits
         self._replies = replies  # the canned Go replies of server.py
         self.buffer = b""
-        # Direct reads from the descriptor for sockets (see receive); -1 for other streams.
-        self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else -1
-        self._unyielded = 0
+        self._direct = DirectSocket(stream) if isinstance(stream, trio.SocketStream) else None
 
     async def receive(self) -> bytes:
-        """The next bytes from the client; b"" at EOF.
-
-        On a socket this reads the descriptor directly and waits with wait_readable only
-        when nothing is there: trio's receive_some adds a scheduler round trip after every
-        successful read. A client that always has bytes ready still lets others run: every
-        _YIELD_EVERY reads that did not wait, we yield once.
-        """
-        if self._fd < 0:
-            try:
-                return await self._stream.receive_some(self._limits.read_size)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise PeerGone from exc
-        while True:
-            try:
-                data = os.read(self._fd, self._limits.read_size)
-            except BlockingIOError:
-                self._unyielded = 0
-                await trio.lowlevel.wait_readable(self._fd)
-                continue
-            except OSError as exc:
-                raise PeerGone from exc
-            self._unyielded += 1
-            if self._unyielded >= _YIELD_EVERY:
-                self._unyielded = 0
-                await trio.lowlevel.checkpoint()
-            return data
+        """The next bytes from the client; b"" at EOF (direct reads on sockets: sockio.py)."""
+        try:
+            if self._direct is not None:
+                return await self._direct.receive_some(self._limits.read_size)
+            return await self._stream.receive_some(self._limits.read_size)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise PeerGone from exc
 
     async def read(self, send: Callable[[bytes], Awaitable[None]]) -> tuple[Request, Head] | None:
         """The next whole request, or None at a clean end of the connection.

@@ -16,7 +16,6 @@ node down: an app exception is a 500 for that request; anything else costs one c
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -26,6 +25,7 @@ from typing import Any, Awaitable, Callable
 import h11
 import trio
 
+from ..sockio import DirectSocket
 from .message import Request, Response
 from .reader import PeerGone, Reject, RequestReader
 from .timeouts import Sweeper
@@ -173,7 +173,7 @@ class _Connection:
     """One client connection: the exchange loop and the reading and writing it needs."""
 
     __slots__ = ("stream", "app", "limits", "log", "dates", "reader", "keep_alive", "version",
-                 "scope", "phase", "sweeper", "deadline_at", "fd")
+                 "scope", "phase", "sweeper", "deadline_at", "direct")
 
 
     def __init__(self, stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any,
@@ -181,8 +181,7 @@ class _Connection:
         self.stream, self.app, self.limits, self.log, self.dates = stream, app, limits, log, dates
         self.sweeper = sweeper
         self.reader = RequestReader(stream, limits, _REPLIES)
-        # The socket's descriptor for direct writes (see _send_all); -1 for other streams.
-        self.fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else -1
+        self.direct = DirectSocket(stream) if isinstance(stream, trio.SocketStream) else None
         self.keep_alive, self.version = True, "HTTP/1.1"
         # One cancel scope for the whole connection, cancelled by the sweeper when the
         # current phase's deadline passed (see timeouts.py for why not scope deadlines).
@@ -245,24 +244,13 @@ class _Connection:
     # --- writing
 
     async def _send_all(self, data: bytes) -> None:
-        """Send under the connection's current deadline (the caller set it).
-
-        A reply nearly always fits the socket buffer: write it straight to the socket
-        and skip the scheduler round trip trio's send_all makes even when nothing
-        blocks. Only what did not fit goes through trio (waiting, cancellation).
-        """
-        if self.fd >= 0:
-            try:
-                sent = os.write(self.fd, data)
-            except BlockingIOError:
-                sent = 0
-            except OSError as exc:
-                raise _Closed from exc
-            if sent == len(data):
-                return
-            data = memoryview(data)[sent:]
+        """Send under the connection's current deadline (the caller set it); a reply that
+        fits the socket buffer is written straight to it (sockio.py)."""
         try:
-            await self.stream.send_all(data)
+            if self.direct is not None:
+                await self.direct.send_all(data, math.inf)
+            else:
+                await self.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise _Closed from exc
 

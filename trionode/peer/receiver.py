@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from ..errors import WireError
+from ..sockio import DirectSocket
 from ..raft.messages import Message
 from .limits import PeerLimits
 from .ratelog import RateLimitedLog
@@ -77,7 +78,8 @@ class Inbound:
                 self._supersede(peer, scope)
                 self.log.info("peer.accepted", peer, address=_address(stream))
                 self._deliver(stats, messages)
-                while data := await stream.receive_some(self.limits.read_size):
+                direct = DirectSocket(stream)
+                while data := await direct.receive_some(self.limits.read_size):
                     stats.received_bytes += len(data)
                     self._deliver(stats, decoder.feed(data))
                 self.log.info("peer.closed", peer, reason="closed by peer")

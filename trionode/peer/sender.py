@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 
 import trio
 
+from ..sockio import DirectSocket
 from ..raft.messages import Message, MsgType
 from .limits import PeerLimits
 from .outbox import Outbox
@@ -163,14 +164,14 @@ class PeerSender:
         scope.cancel()
 
     async def _pump(self, stream: trio.SocketStream, scope: trio.CancelScope) -> None:
+        direct = DirectSocket(stream)
         try:
             while True:
                 await self.outbox.wait()
                 batch, frames = self._encode(self.outbox.drain())
                 self._inflight = batch
                 for data in self._writes(frames):
-                    with trio.fail_after(self.limits.write_timeout):
-                        await stream.send_all(data)
+                    await direct.send_all(data, self.limits.write_timeout)
                 self._inflight = []
                 self.stats.sent_messages += len(batch)
                 self.stats.sent_bytes += sum(map(len, frames))
