@@ -246,6 +246,10 @@ class Replica:
                 self._pending_reads.append(waiter)
         self._release_reads()
         if ready.soft_state is not None:
+            # A read index asked of the old leader may never be answered: ask the new
+            # one (reads are idempotent; a late second answer finds no waiter).
+            if ready.soft_state.leader:
+                self._read_requests.extend(self._reads.items())
             if ready.soft_state.role is not Role.LEADER:
                 self.followers.clear()
                 self._heartbeat_sent.clear()
