@@ -20,6 +20,17 @@ def _check_u64(owner: object, **fields: int) -> None:
             raise ValueError(f"{type(owner).__name__}.{name} must be an int in [0, 2**64): {value!r}")
 
 
+def _fast_u64(owner: object, combined: object, **fields: int) -> None:
+    """The hot-path form of _check_u64: `combined` is the bitwise OR of the fields, which
+    is negative if any is, at least 2**64 if any is, and a TypeError for a non-int."""
+    try:
+        if combined >= 0 and not combined >> 64:  # type: ignore[operator]
+            return
+    except TypeError:
+        pass
+    _check_u64(owner, **fields)  # says which field is wrong
+
+
 def _check_data(owner: object, data: object) -> None:
     if not isinstance(data, bytes):
         raise ValueError(f"{type(owner).__name__}.data must be bytes, not {type(data).__name__}")
@@ -37,8 +48,13 @@ class Entry:
     data: bytes
 
     def __post_init__(self) -> None:
-        _check_u64(self, term=self.term, index=self.index)
-        _check_data(self, self.data)
+        try:
+            combined = self.term | self.index
+        except TypeError:
+            combined = -1
+        _fast_u64(self, combined, term=self.term, index=self.index)
+        if type(self.data) is not bytes:
+            _check_data(self, self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +132,13 @@ class Message:
     def __post_init__(self) -> None:
         if not isinstance(self.type, MsgType):
             object.__setattr__(self, "type", MsgType(self.type))
-        _check_u64(self, to=self.to, frm=self.frm, term=self.term, log_term=self.log_term,
-                   index=self.index, commit=self.commit, reject_hint=self.reject_hint)
+        try:
+            combined = (self.to | self.frm | self.term | self.log_term | self.index | self.commit
+                        | self.reject_hint)
+        except TypeError:
+            combined = -1
+        _fast_u64(self, combined, to=self.to, frm=self.frm, term=self.term, log_term=self.log_term,
+                  index=self.index, commit=self.commit, reject_hint=self.reject_hint)
         if not isinstance(self.entries, tuple):
             object.__setattr__(self, "entries", tuple(self.entries))
         if (self.snapshot is None) == (self.type is MsgType.SNAP):
