@@ -1,4 +1,5 @@
-"""/v2/stats/leader: per-follower round-trip latency and success/failure counts.
+"""/v2/stats: per-follower round-trip latency and success/failure counts (leader), and the
+append request rates of /v2/stats/self.
 
 Measured on heartbeats, which the leader sends to every follower each heartbeat
 interval and which a follower answers at once: a clean probe of the round trip.
@@ -7,9 +8,10 @@ Latencies are in milliseconds, printed like Go's encoding/json prints float64.
 
 from __future__ import annotations
 
+import collections
 import math
 
-__all__ = ["FollowerStats", "go_float"]
+__all__ = ["FollowerStats", "RequestRate", "go_float"]
 
 
 def go_float(value: float) -> str:
@@ -46,3 +48,37 @@ class FollowerStats:
                    f'"standardDeviation":{go_float(math.sqrt(max(variance, 0.0)))},'
                    f'"minimum":{go_float(minimum)},"maximum":{go_float(self.maximum)}')
         return f'{{"latency":{{{latency}}},"counts":{{"fail":{self.fail},"success":{self.count}}}}}'
+
+
+class RequestRate:
+    """Append requests per second and bytes per second over the last `capacity` requests,
+    the way etcd's /v2/stats/self computes sendPkgRate and recvPkgRate: nothing (0) once
+    the newest request is more than a second old. Times are passed in (seconds)."""
+
+    __slots__ = ("_capacity", "_times", "_sizes", "_bytes")
+
+    def __init__(self, capacity: int = 200) -> None:
+        self._capacity = capacity
+        self._times: collections.deque[float] = collections.deque()
+        self._sizes: collections.deque[int] = collections.deque()
+        self._bytes = 0
+
+    def record(self, now: float, size: int) -> None:
+        if len(self._times) == self._capacity:
+            self._times.popleft()
+            self._bytes -= self._sizes.popleft()
+        self._times.append(now)
+        self._sizes.append(size)
+        self._bytes += size
+
+    def rates(self, now: float) -> tuple[float, float]:
+        """(requests per second, bytes per second)."""
+        if not self._times or now - self._times[-1] > 1.0:
+            self._times.clear()
+            self._sizes.clear()
+            self._bytes = 0
+            return 0.0, 0.0
+        span = self._times[-1] - self._times[0]
+        if span <= 0:
+            return 0.0, 0.0
+        return len(self._times) / span, self._bytes / span

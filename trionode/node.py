@@ -91,6 +91,10 @@ class Node:
     def send_append_count(self) -> int:
         return self.replica.send_append_count
 
+    def append_rates(self) -> tuple[float, float, float, float]:
+        now = trio.current_time()
+        return (*self.replica.recv_rate.rates(now), *self.replica.send_rate.rates(now))
+
     def follower_stats(self) -> dict[int, FollowerStats] | None:
         if not self.replica.is_leader:
             return None

@@ -19,7 +19,7 @@ import trio
 
 from .commands import Command
 from .errors import EtcdError
-from .leaderstats import FollowerStats
+from .leaderstats import FollowerStats, RequestRate
 from .payload import RequestIds, pack
 from .raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot
 from .statemachine import StateMachine
@@ -77,6 +77,8 @@ class Replica:
         self.send_append_count = 0
         self.leader_since_ns = time.time_ns()
         self.followers: dict[int, FollowerStats] = {}
+        self.send_rate = RequestRate()
+        self.recv_rate = RequestRate()
         self._heartbeat_sent: dict[int, float] = {}
 
     # --- what the edge feeds in
@@ -85,6 +87,7 @@ class Replica:
         kind = message.type
         if kind is MsgType.APP:
             self.recv_append_count += 1
+            self.recv_rate.record(trio.current_time(), _size(message))
         elif kind is MsgType.HEARTBEAT_RESP:
             sent = self._heartbeat_sent.pop(message.frm, None)
             if sent is not None:
@@ -107,6 +110,7 @@ class Replica:
         for message in messages:
             if message.type is MsgType.APP:
                 self.send_append_count += 1
+                self.send_rate.record(now, _size(message))
             elif message.type is MsgType.HEARTBEAT:
                 self._heartbeat_sent.setdefault(message.to, now)
         self._send(messages)
@@ -312,6 +316,11 @@ def _split(messages: tuple[Message, ...]) -> tuple[list[Message], list[Message]]
     for message in messages:
         (early if message.type in _EARLY else late).append(message)
     return early, late
+
+
+def _size(message: Message) -> int:
+    """Bytes an append request carries, for the bandwidth rates (entry payloads + headers)."""
+    return 48 + sum(24 + len(entry.data) for entry in message.entries)
 
 
 def _fail(waiter: _Waiter, error: EtcdError) -> None:

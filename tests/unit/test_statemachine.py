@@ -79,3 +79,14 @@ def test_follower_stats_json() -> None:
                                "minimum": 0.5, "maximum": 1.5}
     assert data["counts"] == {"fail": 1, "success": 2}
     assert go_float(2.0) == "2" and go_float(1.25) == "1.25"
+
+
+def test_request_rate_like_etcd() -> None:
+    from trionode.leaderstats import RequestRate
+
+    rate = RequestRate(capacity=3)
+    assert rate.rates(0.0) == (0.0, 0.0)
+    for t in (0.0, 0.5, 1.0, 1.5):  # the oldest falls out: 3 requests over 1 s
+        rate.record(t, 100)
+    assert rate.rates(1.6) == (3.0, 300.0)
+    assert rate.rates(2.6) == (0.0, 0.0)  # nothing for over a second

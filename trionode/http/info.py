@@ -10,6 +10,7 @@ from typing import Protocol
 
 from .. import ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION
 from ..jsontext import quote
+from ..leaderstats import go_float
 from ..store import Store
 from ..gotime import go_duration, rfc3339nano
 from .message import Response
@@ -46,6 +47,10 @@ class InfoNode(Protocol):
     recv_append_count: int
     send_append_count: int
 
+    def append_rates(self) -> tuple[float, float, float, float]:
+        """(recvPkgRate, recvBandwidthRate, sendPkgRate, sendBandwidthRate); 0 = none."""
+        ...
+
     def follower_stats(self) -> dict[int, FollowerStats] | None: ...
 
 
@@ -64,14 +69,22 @@ def health(node: InfoNode) -> Response:
 def stats_self(node: InfoNode) -> Response:
     leader = f"{node.leader_id:x}" if node.leader_id else ""
     now = node.clock()
+    rates = node.append_rates()
     body = (
         f'{{"name":{quote(node.name)},"id":"{node.member_id:x}","state":"{node.raft_state}",'
         f'"startTime":"{rfc3339nano(node.start_ns)}",'
         f'"leaderInfo":{{"leader":"{leader}","uptime":"{go_duration(now - node.leader_since_ns)}",'
         f'"startTime":"{rfc3339nano(node.leader_since_ns)}"}},'
-        f'"recvAppendRequestCnt":{node.recv_append_count},"sendAppendRequestCnt":{node.send_append_count}}}'
+        f'"recvAppendRequestCnt":{node.recv_append_count}{_rates("recv", *rates[:2])}'
+        f',"sendAppendRequestCnt":{node.send_append_count}{_rates("send", *rates[2:])}}}'
     )
     return Response(200, [_JSON], body.encode())
+
+
+def _rates(direction: str, packets: float, bandwidth: float) -> str:
+    """etcd omits a rate that is zero (omitempty)."""
+    text = f',"{direction}PkgRate":{go_float(packets)}' if packets else ""
+    return text + (f',"{direction}BandwidthRate":{go_float(bandwidth)}' if bandwidth else "")
 
 
 def stats_leader(node: InfoNode) -> Response:
