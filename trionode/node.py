@@ -125,11 +125,22 @@ async def serve(config: Config, log: Any) -> None:
     with DataDir.open(config.data_dir, config.name, config.initial_cluster_token) as datadir:
         storage, recovered = await trio.to_thread.run_sync(Storage.open, config.data_dir, log)
         try:
+            _check_join(config, recovered)
             await _run(config, datadir, storage, recovered, members, log)
         finally:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(storage.close)
     log.info("stopped")
+
+
+def _check_join(config: Config, recovered: Recovered) -> None:
+    """A member with no state and --initial-cluster-state existing means to join a running
+    cluster, which needs runtime membership changes (not here yet): say so, start nothing.
+    With state on disk, `existing` is just a restart, as in etcd."""
+    fresh = recovered.snapshot is None and not recovered.entries and recovered.hard_state.term == 0
+    if fresh and config.initial_cluster_state == "existing":
+        raise ConfigError("--initial-cluster-state existing: joining a running cluster as a new "
+                          "member is not supported yet; start every member with 'new'")
 
 
 def _replica(config: Config, member_id: int, cluster_id: int, storage: Storage, recovered: Recovered,
