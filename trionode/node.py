@@ -69,15 +69,15 @@ class Node:
 
     @property
     def raft_term(self) -> int:
-        return self.replica.core.status.term
+        return self.replica.core.term
 
     @property
     def raft_state(self) -> str:
-        return _STATE_NAMES[self.replica.core.status.role]
+        return _STATE_NAMES[self.replica.core.role]
 
     @property
     def leader_id(self) -> int:
-        return self.replica.core.status.leader
+        return self.replica.core.lead
 
     @property
     def leader_since_ns(self) -> int:

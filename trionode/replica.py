@@ -1,11 +1,13 @@
 """The Raft edge: the Ready loop that moves bytes and time between the core and the world.
 
-Each turn takes one Ready from the core and does it in the fixed order (STYLE principle
-2): persist the snapshot, entries and hard state (one write, one fsync when must_sync:
-every proposal that arrived since the last turn shares it), then send the messages,
-then apply committed entries to the state machine and wake the requests waiting for
-them, then advance. Requests wait by id (payload.py), so a write accepted by a follower
-is answered when the follower applies it, whichever member led.
+Inputs (peer messages, ticks, proposals, read requests) queue up and are stepped into the
+core between two Readys. Each turn then does one Ready in a fixed order (STYLE principle
+2, with etcd's two refinements, see _turn): the leader's appends and heartbeats leave at
+once; entries already committed are applied and their requests answered; the new entries
+and hard state are written in one write and fsynced once when must_sync (every proposal
+that arrived since the last turn shares it); only then go votes and responses, which
+promise what the disk now holds; then advance. Requests wait by id (payload.py), so a
+write accepted by a follower is answered when the follower applies it.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class Replica:
 
     @property
     def is_leader(self) -> bool:
-        return self.core.status.role is Role.LEADER
+        return self.core.role is Role.LEADER
 
     async def propose(self, command: Command) -> list[Event]:
         """Replicate `command`; its events once applied here, or its EtcdError."""
@@ -204,17 +206,9 @@ class Replica:
         for message in inbox:
             core.step(message)
         proposals, self._proposals = self._proposals, []
-        for data, waiter in proposals:
-            try:
-                core.propose(data)
-            except ProposalDropped:
-                _fail(waiter, EtcdError(300, "etcdserver: no leader"))
+        _submit(core.propose, proposals)
         reads, self._read_requests = self._read_requests, []
-        for ctx, waiter in reads:
-            try:
-                core.read_index(ctx)
-            except ProposalDropped:
-                _fail(waiter, EtcdError(300, "etcdserver: no leader"))
+        _submit(core.read_index, reads)
 
     async def _turn(self, ready: Ready) -> None:
         """One Ready. Committed entries are durable on a quorum already, so they are
@@ -261,7 +255,7 @@ class Replica:
             self.role_changed.set()
             self.role_changed = trio.Event()
             self._log.info("raft.role", role=ready.soft_state.role.name, leader=f"{ready.soft_state.leader:x}",
-                           term=self.core.status.term)
+                           term=self.core.term)
 
     def _persist(self, ready: Ready) -> None:
         if ready.snapshot is not None:
@@ -321,6 +315,15 @@ def _split(messages: tuple[Message, ...]) -> tuple[list[Message], list[Message]]
 def _size(message: Message) -> int:
     """Bytes an append request carries, for the bandwidth rates (entry payloads + headers)."""
     return 48 + sum(24 + len(entry.data) for entry in message.entries)
+
+
+def _submit(submit: Callable[[bytes], None], requests: list[tuple[bytes, _Waiter]]) -> None:
+    """Hand proposals or read requests to the core; with no leader they fail at once."""
+    for data, waiter in requests:
+        try:
+            submit(data)
+        except ProposalDropped:
+            _fail(waiter, EtcdError(300, "etcdserver: no leader"))
 
 
 def _fail(waiter: _Waiter, error: EtcdError) -> None:
