@@ -188,6 +188,9 @@ class Replica:
         task_status.started()
         while True:
             await self._work.wait()
+            # Let every task that is ready to run (requests whose bytes arrived, peer
+            # readers) queue its input first: one Ready then carries all of it.
+            await trio.lowlevel.cancel_shielded_checkpoint()
             self._work = trio.Event()
             self._feed()
             while self.core.has_ready():
@@ -206,9 +209,18 @@ class Replica:
         for message in inbox:
             core.step(message)
         proposals, self._proposals = self._proposals, []
-        _submit(core.propose, proposals)
+        if proposals:
+            try:  # all at once: one append and one APP per follower for the whole batch
+                core.propose_all([data for data, _ in proposals])
+            except ProposalDropped:
+                for _, waiter in proposals:
+                    _fail(waiter, EtcdError(300, "etcdserver: no leader"))
         reads, self._read_requests = self._read_requests, []
-        _submit(core.read_index, reads)
+        for ctx, waiter in reads:
+            try:
+                core.read_index(ctx)
+            except ProposalDropped:
+                _fail(waiter, EtcdError(300, "etcdserver: no leader"))
 
     async def _turn(self, ready: Ready) -> None:
         """One Ready. Committed entries are durable on a quorum already, so they are
@@ -315,15 +327,6 @@ def _split(messages: tuple[Message, ...]) -> tuple[list[Message], list[Message]]
 def _size(message: Message) -> int:
     """Bytes an append request carries, for the bandwidth rates (entry payloads + headers)."""
     return 48 + sum(24 + len(entry.data) for entry in message.entries)
-
-
-def _submit(submit: Callable[[bytes], None], requests: list[tuple[bytes, _Waiter]]) -> None:
-    """Hand proposals or read requests to the core; with no leader they fail at once."""
-    for data, waiter in requests:
-        try:
-            submit(data)
-        except ProposalDropped:
-            _fail(waiter, EtcdError(300, "etcdserver: no leader"))
 
 
 def _fail(waiter: _Waiter, error: EtcdError) -> None:

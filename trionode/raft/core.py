@@ -11,6 +11,7 @@ role changes, and the Ready cycle. Role behaviour lives in follower.py, election
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -124,14 +125,19 @@ class RaftCore:
             self._step_role(self, m)
 
     def propose(self, data: bytes) -> None:
+        self.propose_all((data,))
+
+    def propose_all(self, datas: Sequence[bytes]) -> None:
+        """Several proposals in one go: one append, one APP per follower (or one PROP to the
+        leader), instead of a message each. Raises ProposalDropped for all of them."""
         if self.role is Role.LEADER:
             if self.lead_transferee:
                 raise ProposalDropped(f"leadership transfer to {self.lead_transferee:x} in progress")
-            leader.append_proposals(self, [data])
+            leader.append_proposals(self, list(datas))
         elif self.lead == 0:
             raise ProposalDropped("no leader known")
         else:
-            self.send(MsgType.PROP, self.lead, entries=(Entry(0, 0, data),))
+            self.send(MsgType.PROP, self.lead, entries=tuple(Entry(0, 0, data) for data in datas))
 
     def read_index(self, ctx: bytes) -> None:
         if self.role is Role.LEADER:
