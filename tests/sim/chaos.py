@@ -115,14 +115,21 @@ class _Chaos:
         if not self.active:
             return
         sim, rng = self.sim, self.rng
-        kind = rng.choices(("crash", "crash_leader", "partition", "isolate_leader", "one_way",
-                            "snapshot", "transfer"), weights=(3, 2, 2, 1, 1, 4, 1))[0]
+        kind = rng.choices(("crash", "crash_leader", "crash_mid_fsync", "partition",
+                            "isolate_leader", "one_way", "snapshot", "transfer"),
+                           weights=(3, 2, 1, 2, 1, 1, 4, 1))[0]
         leader = sim.leader()
         ids = list(sim.nodes)
+        # The real node sends appends and applies (answering clients) before a Ready's
+        # fsync completes: a crash inside that window is what the order must survive.
+        syncing = [i for i in ids if sim.nodes[i].in_flight is not None]
         if kind in ("crash_leader", "isolate_leader", "transfer") and leader is None:
             kind = "snapshot"
-        if kind in ("crash", "crash_leader"):
-            victim = leader if kind == "crash_leader" else rng.choice(ids)
+        if kind in ("crash", "crash_leader", "crash_mid_fsync"):
+            if kind == "crash_leader":
+                victim = leader
+            else:
+                victim = rng.choice(syncing if kind == "crash_mid_fsync" and syncing else ids)
             sim.crash(victim, torn=rng.random() < self.knobs.torn)
             sim.at(rng.randint(3 * TICK, 40 * TICK), f"restart {victim:x}", sim.restart, victim)
         elif kind in ("partition", "isolate_leader"):

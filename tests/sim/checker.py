@@ -6,18 +6,29 @@ Every check is incremental, so that it can run after every step of thousands of 
   forever it must carry the same data and follow an entry of the same term; by induction
   two logs holding (index, term) agree on the whole prefix (paper §5.3). Checked on every
   write any node makes, dead nodes' history included;
-- leader completeness: `committed[index] = (term, commit_term)`; a leader of term T must
-  hold every entry committed in a term before T (§5.4.1, §5.4.3);
-- state machine safety: `applied` is the one sequence every node's applied entries are a
-  prefix of (§5.4.3); snapshots must be prefixes of it too;
+- commitment: `committed[index] = (term, commit_term)`; when an index is first reported
+  committed, its entry must be on the durable disks of a majority (§5.4.2; what lets the
+  edge apply it before writing it locally, and makes the leader's early appends safe);
+- leader completeness: a leader of term T must hold every entry committed in a term
+  before T (§5.4.1, §5.4.3);
+- state machine safety: a node applies, in order and up to the commit its core reported,
+  exactly the entries committed at those indexes; `applied` is the one sequence every
+  node's applied entries are a prefix of (§5.4.3); snapshots must be prefixes of it too;
+- what a message says must be durable when it leaves: its term (else a restart could
+  vote again in it), a granted vote, an append acknowledged as held (fig. 2, "respond to
+  RPCs" after updating stable storage); early messages are checked the same way;
 - no double vote: a node votes for one candidate per term, across crashes (fig. 2).
+
+The node calls these when its real counterpart would act (see node.py): commits and log
+matching when a Ready is taken (it applies before it writes), votes when its late messages
+leave. Nothing here assumes the old persist-send-apply order.
 """
 
 from __future__ import annotations
 
-from trionode.raft.messages import Entry, HardState, Snapshot
+from trionode.raft.messages import Entry, HardState, Message, MsgType, Snapshot
 
-from .disk import LogState
+from .disk import LogState, SimDisk
 
 __all__ = ["History", "Violation", "decode_payloads", "encode_payloads"]
 
@@ -37,7 +48,7 @@ def decode_payloads(data: bytes) -> list[bytes]:
 
 class History:
     __slots__ = ("leaders", "entries", "committed", "applied", "payload_count", "payloads",
-                 "votes", "terms")
+                 "votes", "terms", "disks")
 
     def __init__(self) -> None:
         self.leaders: dict[int, int] = {}
@@ -50,6 +61,7 @@ class History:
         self.payloads: list[bytes] = []
         self.votes: dict[tuple[int, int], int] = {}
         self.terms: dict[int, int] = {}  # highest term each node ever wrote
+        self.disks: dict[int, SimDisk] = {}  # every member's disk, up or down
 
     # -- writes -------------------------------------------------------------------------------
     def on_entries(self, node: int, log: LogState, ents: tuple[Entry, ...]) -> None:
@@ -91,7 +103,8 @@ class History:
 
     def on_hard_state(self, node: int, log: LogState, prev: HardState, hs: HardState,
                       is_leader: bool) -> None:
-        """Called after `hs` was written to `log` (and the Ready's entries before it)."""
+        """`log` reads as once the Ready holding `hs` (and entries before it) is written;
+        called when the Ready is taken, before its committed entries are applied."""
         if hs.commit > log.last_index:
             raise Violation(f"node {node:x} commit {hs.commit} beyond its last index {log.last_index}")
         if hs.commit < prev.commit:
@@ -100,9 +113,11 @@ class History:
             self._commit(node, index, log.term_at(index), hs.term, is_leader)
 
     def on_sent_hard_state(self, node: int, hs: HardState) -> None:
-        """The Ready holding `hs` is complete: its messages leave now, so the term and the
-        vote are known to others and must never go back or change (paper fig. 2). (A Ready
-        lost in a crash before this point took its term and vote with it, legitimately.)"""
+        """The Ready holding `hs` is durable: its late messages (votes among them) leave
+        now, so the term and the vote are known to others and must never go back or change
+        (paper fig. 2). (A Ready lost in a crash before this point took its term and vote
+        with it, legitimately: its early messages hold no vote and only a durable term,
+        which on_send checks.)"""
         if hs.term < self.terms.get(node, 0):
             raise Violation(f"node {node:x} term went back from {self.terms[node]} to {hs.term} "
                             "(a term change was not fsynced?)")
@@ -113,9 +128,31 @@ class History:
                 raise Violation(f"node {node:x} voted for {voted:x} and then {hs.vote:x} in term "
                                 f"{hs.term} (a vote was not fsynced?)")
 
+    def on_send(self, node: int, msg: Message, durable: LogState) -> None:
+        """`msg` leaves `node`, whose fsynced state is `durable`: what it tells the receiver
+        must survive a crash of the sender right now (paper fig. 2: update stable storage
+        before responding). Early messages pass this too: a leader's term is durable since
+        its own vote, and an append promises nothing about the leader's disk."""
+        if msg.type in (MsgType.PRE_VOTE, MsgType.PRE_VOTE_RESP):
+            return  # about a term nobody has entered yet (thesis §9.6)
+        hs = durable.hs
+        if msg.term > hs.term:
+            raise Violation(f"node {node:x} sends {msg.describe()} before its term {msg.term} is "
+                            f"durable (fsynced term {hs.term})")
+        if msg.reject:
+            return
+        if msg.type is MsgType.VOTE_RESP and msg.term == hs.term and hs.vote != msg.to:
+            # (A durable term above msg.term is fine: the node can never vote in msg.term again.)
+            raise Violation(f"node {node:x} grants its vote {msg.describe()} but its fsynced "
+                            f"vote in term {hs.term} is {hs.vote:x}")
+        if msg.type is MsgType.APP_RESP and msg.index > durable.last_index:
+            raise Violation(f"node {node:x} acknowledges entries up to {msg.index} "
+                            f"({msg.describe()}) but its fsynced log ends at {durable.last_index}")
+
     def _commit(self, node: int, index: int, term: int | None, node_term: int, leader: bool) -> None:
         known = self.committed.get(index)
         if known is None:
+            self._check_quorum_durable(node, index, term)
             # The leader learns of a commit before anyone else (followers hear it from the
             # leader), so the first recorder's term is the committing term when it leads.
             self.committed[index] = (term, node_term)
@@ -124,6 +161,17 @@ class History:
                             "was committed before")
         elif leader and node_term < known[1]:
             self.committed[index] = (term, node_term)
+
+    def _check_quorum_durable(self, node: int, index: int, term: int | None) -> None:
+        """An entry first reported committed must be fsynced on a majority (a snapshot
+        covering it counts): only then can no future leader lack it (§5.4). This is what
+        the leader's own entries counting only after advance() guarantees."""
+        holders = [i for i, disk in self.disks.items()
+                   if disk.durable.term_at(index) == term or index <= disk.durable.snap_index]
+        if len(holders) <= len(self.disks) // 2:
+            raise Violation(f"node {node:x} reports {term}/{index} committed, but only "
+                            f"{','.join(f'{i:x}' for i in holders) or 'no node'} of "
+                            f"{len(self.disks)} have it durable")
 
     # -- roles --------------------------------------------------------------------------------
     def on_leader(self, node: int, term: int, log: LogState) -> None:
@@ -143,8 +191,22 @@ class History:
                                 f"committed {ent_term}/{index} (has term {log.term_at(index)})")
 
     # -- applying -----------------------------------------------------------------------------
-    def on_apply(self, node: int, entry: Entry) -> None:
+    def on_apply(self, node: int, entry: Entry, commit: int) -> None:
+        """`node` applies `entry`, its core having reported `commit`. Not "within the
+        node's persisted commit or written log": an edge may apply a committed entry
+        before writing it (it is durable on a majority); what counts is that it was
+        committed, so every node applies the same entry at that index."""
         index = entry.index
+        if index > commit:
+            raise Violation(f"node {node:x} applies {entry.term}/{index} beyond the commit "
+                            f"{commit} its core reported")
+        known = self.committed.get(index)
+        if known is None or known[0] != entry.term:
+            raise Violation(f"node {node:x} applies {entry.term}/{index}, which is not the "
+                            f"committed entry there ({known and known[0]}/{index})")
+        if self.entries.get((index, entry.term), (None,))[0] != entry.data:
+            raise Violation(f"node {node:x} applies {entry.term}/{index} {entry.data!r}, which "
+                            "is not the data of that entry as written")
         if index <= len(self.applied):
             first = self.applied[index - 1]
             if (first.term, first.data) != (entry.term, entry.data):

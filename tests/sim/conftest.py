@@ -13,7 +13,8 @@ _TOTALS = pytest.StashKey[Counter]()
 SHOWN = ("seeds", "steps", "virtual_ms", "elections", "crashes", "restarts", "partitions",
          "transfers", "compactions", "snapshots_sent", "snapshot_installs", "proposals",
          "proposals_dropped", "acked", "reads", "reads_acked", "messages", "dropped", "duplicated",
-         "torn_ops_kept", "async_fsyncs", "log_overwrites", "one_way_cuts")
+         "torn_ops_kept", "async_fsyncs", "log_overwrites", "one_way_cuts", "sent_before_fsync",
+         "applied_before_fsync", "crashes_mid_fsync")
 
 
 @pytest.fixture(scope="session")

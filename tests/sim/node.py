@@ -1,10 +1,11 @@
 """One simulated member: a RaftCore, its disk, its state machine and its clients' waits.
 
-`drain()` is the node's Ready loop, in the fixed durability order (STYLE principle 2):
-persist (fsync only when must_sync), send, apply, advance. The state machine is the list of
-applied client payloads; the node remembers which proposals and reads its own clients made,
-and acknowledges a proposal when it applies it, a read once its ReadState's index is applied
--- as the real server does.
+`drain()` is the node's Ready loop in the real node's order (trionode/replica.py
+`Replica._turn`, see `drain`): early messages (appends, heartbeats, ...) leave and committed
+entries are applied before the Ready is written and fsynced; votes and every response leave
+after. The state machine is the list of applied client payloads; the node remembers which
+proposals and reads its own clients made, and acknowledges a proposal when it applies it, a
+read once its ReadState's index is applied -- as the real server does.
 """
 
 from __future__ import annotations
@@ -13,12 +14,65 @@ import random
 from collections.abc import Callable
 
 from trionode.raft import ProposalDropped, RaftConfig, RaftCore, Role
-from trionode.raft.messages import LOCAL_TYPES, Entry, Message, Snapshot
+from trionode.raft.messages import LOCAL_TYPES, Entry, HardState, Message, MsgType, Snapshot
 
 from .checker import History, Violation, decode_payloads, encode_payloads
-from .disk import SimDisk
+from .disk import LogState, SimDisk
 
-__all__ = ["SimNode", "Cluster"]
+__all__ = ["EARLY", "SimNode", "Cluster", "split"]
+
+#: The message types the real node sends before the Ready is persisted: the same set as
+#: trionode/replica.py `_EARLY` (test_sim_order.py asserts they are equal). They state
+#: nothing about the sender's durable state (Raft thesis §10.2.1: the leader writes its log
+#: in parallel with replication, its own entries counting toward a quorum after advance());
+#: votes and every response are late -- they promise something the disk must hold.
+EARLY = frozenset({MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP, MsgType.TIMEOUT_NOW,
+                   MsgType.PROP, MsgType.READ_INDEX})
+
+
+def split(messages: tuple[Message, ...]) -> tuple[tuple[Message, ...], tuple[Message, ...]]:
+    """(early, late), each in the Ready's order -- as replica.py `_split`."""
+    return (tuple(m for m in messages if m.type in EARLY),
+            tuple(m for m in messages if m.type not in EARLY))
+
+
+class _Written:
+    """A node's log as it reads once a Ready is written, without writing it: the real node
+    applies a Ready's committed entries before writing it, and the checker must know the
+    commits (and their entries) by then. Read-only; duck-types LogState for the checker."""
+
+    __slots__ = ("_view", "_rd")
+
+    def __init__(self, view: LogState, rd) -> None:
+        self._view, self._rd = view, rd
+
+    @property
+    def hs(self) -> HardState:
+        return self._rd.hard_state or self._view.hs
+
+    @property
+    def snap(self) -> Snapshot | None:
+        return self._rd.snapshot or self._view.snap
+
+    @property
+    def snap_index(self) -> int:
+        return self._rd.snapshot.index if self._rd.snapshot is not None else self._view.snap_index
+
+    @property
+    def last_index(self) -> int:
+        rd = self._rd
+        if rd.entries:
+            return rd.entries[-1].index  # an append cuts whatever followed its first index
+        return rd.snapshot.index if rd.snapshot is not None else self._view.last_index
+
+    def term_at(self, index: int) -> int | None:
+        rd = self._rd
+        if rd.entries and index >= rd.entries[0].index:
+            offset = index - rd.entries[0].index
+            return rd.entries[offset].term if offset < len(rd.entries) else None
+        if rd.snapshot is not None:
+            return rd.snapshot.term if index == rd.snapshot.index else None
+        return self._view.term_at(index)
 
 #: a Ready loop that never runs dry is a core bug, not a long batch
 _MAX_READIES = 1000
@@ -47,6 +101,7 @@ class SimNode:
         self._send = send
         self.fsync_delay = fsync_delay  # None: every fsync completes at once
         self.disk = SimDisk()
+        cluster.history.disks[node_id] = self.disk  # for its quorum-durability check
         self.core: RaftCore | None = None
         self.incarnation = 0
         self.leader_term = 0  # last term this node was seen leading
@@ -54,7 +109,9 @@ class SimNode:
 
     def _reset_volatile(self) -> None:
         self.role = Role.FOLLOWER
-        self.in_flight = None  # a Ready whose fsync has not completed yet
+        self.in_flight = None  # (Ready, its late messages) while its fsync has not completed
+        self.snapshot_due = False  # asked for while a Ready was in flight: taken after it
+        self.commit = 0  # the highest commit index the core reported
         self.applied = 0
         self.applied_term = 0
         self.payloads: list[bytes] = []
@@ -76,11 +133,16 @@ class SimNode:
             self.cluster.history.on_snapshot(self.id, d.snap)
             self.applied, self.applied_term = d.snap.index, d.snap.term
             self.payloads = decode_payloads(d.snap.data)
+        # A torn crash can keep a received snapshot but not the hard state written after it:
+        # the core then restarts committed up to the snapshot.
+        self.commit = max(d.hs.commit, d.snap_index)
         config = self._make_config(self.id, random.Random(rng.getrandbits(64)))
         self.core = RaftCore(config, d.hs, d.snap, list(d.ents))
         self.drain()
 
     def crash(self, rng: random.Random, torn: bool) -> None:
+        if self.in_flight is not None:
+            self.cluster.stats["crashes_mid_fsync"] += 1
         self.core = None
         self.incarnation += 1
         self.cluster.stats["torn_ops_kept"] += self.disk.crash(rng, torn)
@@ -109,8 +171,21 @@ class SimNode:
         self.drain()
         return True
 
-    def snapshot(self) -> Snapshot:
-        """The app snapshots its applied state and compacts the log (fsynced file first)."""
+    def snapshot(self) -> Snapshot | None:
+        """The app snapshots its applied state and compacts the log (fsynced file first).
+
+        The real node does it between two turns only (Replica.run), never while a Ready is
+        being persisted: it applies before the fsync, so its applied index is then ahead of
+        the core's, which may not compact past what advance() reported applied. Asked for
+        during a Ready's fsync, the snapshot is taken once it completes; returns None then.
+        """
+        if self.in_flight is not None:
+            self.snapshot_due = True
+            return None
+        if self.snapshot_due:
+            self.snapshot_due = False
+            if self.applied <= self.disk.view.snap_index:
+                return None
         snap = Snapshot(self.applied, self.applied_term, encode_payloads(self.payloads))
         self.disk.write_durable(("compact", snap))
         self.core.compact(snap)
@@ -122,11 +197,14 @@ class SimNode:
     def drain(self) -> None:
         """Run the Ready loop until the core has nothing more, or a Ready waits on its fsync.
 
-        With an asynchronous disk (`fsync_delay` set) a Ready's writes are issued at once
-        but its fsync completes later, as in the real node's group commit: meanwhile the
-        core keeps taking ticks, messages and proposals (it must cope with steps between
-        ready() and advance()), and only on completion are the messages sent, the entries
-        applied and the Ready advanced.
+        Each Ready goes through the real node's turn (trionode/replica.py `Replica._turn`),
+        in its order. When the Ready is taken: (1) the early messages leave, (2) without a
+        snapshot, the committed entries are applied and their clients answered, (3) the
+        snapshot, entries and hard state are written. When its fsync completes -- at once,
+        or later with an asynchronous disk (`fsync_delay` set), the core meanwhile taking
+        ticks, messages and proposals between ready() and advance() -- (4) the late
+        messages leave, (5) a snapshot is installed and then the committed entries applied,
+        (6) read states are served, (7) the Ready is advanced.
         """
         core = self.core
         for _ in range(_MAX_READIES):
@@ -134,71 +212,111 @@ class SimNode:
                 break
             rd = core.ready()
             self.cluster.trace.append((None, self.id, rd))
-            self._persist(rd)
+            late = self._take(rd)
             if self.fsync_delay is None or not rd.must_sync:
-                self._complete(rd)
+                self._complete(rd, late)
             else:
-                self.in_flight = rd
-                self.cluster.trace.append((None, self.id, "  ^ waits for its fsync; nothing is "
-                                           "sent or applied until it completes"))
+                self.in_flight = (rd, late)
+                self.cluster.trace.append((None, self.id, "  ^ waits for its fsync: early "
+                                           "messages and applies done, the rest when it completes"))
                 self.fsync_delay(self, self.incarnation, rd)
         else:
             raise Violation(f"node {self.id:x}: has_ready() still true after {_MAX_READIES} readies")
         self._observe()
+        if self.snapshot_due and self.in_flight is None:
+            self.snapshot()
 
     def fsync_done(self, incarnation: int, rd) -> None:
         """The asynchronous fsync of `rd` finished (a crash since then voids it)."""
-        if incarnation != self.incarnation or self.in_flight is not rd:
+        if incarnation != self.incarnation or self.in_flight is None or self.in_flight[0] is not rd:
             return
+        _, late = self.in_flight
         self.in_flight = None
-        self._complete(rd)
+        self._complete(rd, late)
         self.drain()
 
-    def _complete(self, rd) -> None:
+    def _take(self, rd) -> tuple[Message, ...]:
+        """Steps 1-3 of the turn; returns the late messages."""
+        persist = rd.snapshot is not None or bool(rd.entries) or rd.hard_state is not None
+        early, late = split(rd.messages) if persist else ((), rd.messages)
+        self._record(rd)
+        self._send_all(early)
+        if rd.snapshot is None:
+            self._apply_committed(rd)
+        if rd.must_sync:  # what the new order does ahead of the fsync (coverage counters)
+            self.cluster.stats["sent_before_fsync"] += len(early)
+            if rd.snapshot is None:
+                self.cluster.stats["applied_before_fsync"] += len(rd.committed)
+        self._persist(rd)
+        return late
+
+    def _complete(self, rd, late: tuple[Message, ...]) -> None:
+        """Steps 4-7 of the turn, once the Ready's writes are durable."""
         if rd.must_sync:
             self.disk.sync()
         if rd.hard_state is not None:
             self.cluster.history.on_sent_hard_state(self.id, rd.hard_state)
-        for msg in rd.messages:
+        self._send_all(late)
+        if rd.snapshot is not None:
+            self._install(rd.snapshot)
+            self._apply_committed(rd)
+        self._read_states(rd)
+        self.core.advance(rd)
+
+    def _send_all(self, messages) -> None:
+        history, durable = self.cluster.history, self.disk.durable
+        for msg in messages:
             if msg.frm != self.id or msg.to == self.id or msg.to not in self.peers \
                     or msg.type in LOCAL_TYPES:
                 raise Violation(f"node {self.id:x} sends a bad message: {msg.describe()}")
+            history.on_send(self.id, msg, durable)
             self._send(msg)
-        self._apply(rd)
-        self.core.advance(rd)
+
+    def _record(self, rd) -> None:
+        """The checker's bookkeeping of what the core reports in `rd`, before the node acts
+        on it (it applies before it writes): log matching for the new entries, commits,
+        leadership. The checks see the log as it reads once `rd` is written."""
+        view, history = self.disk.view, self.cluster.history
+        after = _Written(view, rd)
+        if rd.soft_state is not None:
+            self.role = rd.soft_state.role
+        if rd.entries:
+            base = view if rd.snapshot is None else LogState(view.hs, rd.snapshot, [])
+            history.on_entries(self.id, base, rd.entries)
+        if rd.hard_state is not None:
+            history.on_hard_state(self.id, after, view.hs, rd.hard_state, self.role is Role.LEADER)
+            self.commit = max(self.commit, rd.hard_state.commit)
+        if rd.snapshot is not None:
+            self.commit = max(self.commit, rd.snapshot.index)
+        if rd.soft_state is not None and self.role is Role.LEADER:
+            self._became_leader(after.hs.term, after)
 
     def _persist(self, rd) -> None:
-        disk, history = self.disk, self.cluster.history
+        """Step 3: write (buffered; durable at the fsync) the snapshot, entries, hard state."""
+        disk = self.disk
         if rd.snapshot is not None:
             disk.write(("install", rd.snapshot))
         if rd.entries:
             if rd.entries[0].index <= disk.view.last_index:
                 self.cluster.stats["log_overwrites"] += 1
-            history.on_entries(self.id, disk.view, rd.entries)
             disk.write(("ents", rd.entries))
         if rd.hard_state is not None:
-            prev = disk.view.hs
             disk.write(("hs", rd.hard_state))
-            if rd.soft_state is not None:
-                self.role = rd.soft_state.role
-            history.on_hard_state(self.id, disk.view, prev, rd.hard_state, self.role is Role.LEADER)
-        if rd.soft_state is not None:
-            self.role = rd.soft_state.role
-            if self.role is Role.LEADER:
-                self._became_leader(disk.view.hs.term)
 
-    def _apply(self, rd) -> None:
-        if rd.snapshot is not None:
-            snap = rd.snapshot
-            if snap.index < self.applied:
-                raise Violation(f"node {self.id:x} installs snapshot {snap.term}/{snap.index} below "
-                                f"its applied index {self.applied}")
-            self.cluster.history.on_snapshot(self.id, snap)
-            self.applied, self.applied_term = snap.index, snap.term
-            self.payloads = decode_payloads(snap.data)
-            self.cluster.stats["snapshot_installs"] += 1
+    def _install(self, snap: Snapshot) -> None:
+        if snap.index < self.applied:
+            raise Violation(f"node {self.id:x} installs snapshot {snap.term}/{snap.index} below "
+                            f"its applied index {self.applied}")
+        self.cluster.history.on_snapshot(self.id, snap)
+        self.applied, self.applied_term = snap.index, snap.term
+        self.payloads = decode_payloads(snap.data)
+        self.cluster.stats["snapshot_installs"] += 1
+
+    def _apply_committed(self, rd) -> None:
         for entry in rd.committed:
             self._apply_entry(entry)
+
+    def _read_states(self, rd) -> None:
         for rs in rd.read_states:
             need = self.pending_reads.get(rs.ctx)
             if need is None:
@@ -210,16 +328,13 @@ class SimNode:
         self._serve_reads()
 
     def _apply_entry(self, e: Entry) -> None:
-        view = self.disk.view
+        # Not "within the persisted commit / the written log": the real node applies before
+        # it writes (step 2), which Raft allows -- a committed entry is durable on a quorum
+        # already. What Raft requires is checked: in order, up to the commit the core
+        # reported, and the entry is the one committed at that index (History.on_apply).
         if e.index != self.applied + 1:
             raise Violation(f"node {self.id:x} applies {e.term}/{e.index} after {self.applied}")
-        if e.index > view.hs.commit:
-            raise Violation(f"node {self.id:x} applies {e.index} beyond its persisted commit "
-                            f"{view.hs.commit}")
-        if view.term_at(e.index) not in (None, e.term):
-            raise Violation(f"node {self.id:x} applies {e.term}/{e.index}, its log has "
-                            f"{view.term_at(e.index)}/{e.index}")
-        self.cluster.history.on_apply(self.id, e)
+        self.cluster.history.on_apply(self.id, e, self.commit)
         self.applied, self.applied_term = e.index, e.term
         if e.data:
             self.payloads.append(e.data)
@@ -243,13 +358,13 @@ class SimNode:
             self.cluster.stats["reads_acked"] += 1
         self.read_states = waiting
 
-    def _became_leader(self, term: int) -> None:
+    def _became_leader(self, term: int, log) -> None:
         history = self.cluster.history
-        history.on_leader(self.id, term, self.disk.view)
+        history.on_leader(self.id, term, log)
         if term != self.leader_term:
             self.leader_term = term
             self.cluster.stats["elections"] += 1
-            history.check_completeness(self.id, term, self.disk.view)
+            history.check_completeness(self.id, term, log)
 
     def _observe(self) -> None:
         """After a drained step: the persisted state is the core's state."""
@@ -267,4 +382,4 @@ class SimNode:
             raise Violation(f"node {self.id:x} is at term {status.term} commit {status.commit} but "
                             f"its last hard state says term {hs.term} commit {hs.commit}")
         if status.role is Role.LEADER:
-            self._became_leader(status.term)
+            self._became_leader(status.term, self.disk.view)

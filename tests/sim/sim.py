@@ -193,7 +193,8 @@ class Sim:
     def snapshot(self, node_id: int, min_gap: int = 1) -> None:
         node = self.nodes[node_id]
         if node.up and node.applied - node.disk.view.snap_index >= min_gap:
-            self.note(f"snapshot+compact {node_id:x} at {node.applied}")
+            self.note(f"snapshot+compact {node_id:x} at {node.applied}"
+                      + (" once its Ready in flight is fsynced" if node.in_flight else ""))
             node.snapshot()
 
     def transfer(self, node_id: int, to: int) -> None:
@@ -278,18 +279,30 @@ class Sim:
         self.heal()
         for i in self.nodes:
             self._guard(f"restart {i:x}", self.restart, i)
-        if not self.run(self.now + limit, self._settled):
-            self.fail("liveness: the healed cluster did not converge within "
-                      f"{limit // TICK} ticks: " + "; ".join(
-                          f"{n.id:x}: {n.core.status.role.name} term={n.core.status.term} "
-                          f"commit={n.disk.view.hs.commit} applied={n.applied}"
-                          for n in self.nodes.values()) + f"; max acked index {self.cluster.max_acked}")
+        # A cluster still catching up (a follower fetching hundreds of entries one per
+        # round trip, with max_inflight=1 and max_msg_entries=1) gets more time as long as
+        # it keeps applying: liveness fails after `limit` without progress, or 10 * limit.
+        give_up, progress = self.now + 10 * limit, self._progress()
+        while not self.run(min(self.now + limit, give_up), self._settled):
+            if self.now >= give_up or self._progress() == progress:
+                self._no_convergence(limit)
+            progress = self._progress()
         for node in self.nodes.values():
             have = set(node.payloads)
             missing = [d for d in self.cluster.acked if d not in have]
             if missing:
                 self.fail(f"durability: node {node.id:x} lacks acknowledged writes {missing[:5]} "
                           f"({len(missing)} in all)")
+
+    def _progress(self) -> int:
+        return sum(n.applied for n in self.nodes.values())
+
+    def _no_convergence(self, limit: int) -> None:
+        self.fail(f"liveness: the healed cluster did not converge (no progress for {limit // TICK} "
+                  f"ticks, or {10 * limit // TICK} in all): " + "; ".join(
+                      f"{n.id:x}: {n.core.status.role.name} term={n.core.status.term} "
+                      f"commit={n.disk.view.hs.commit} applied={n.applied}"
+                      for n in self.nodes.values()) + f"; max acked index {self.cluster.max_acked}")
 
     def _settled(self) -> bool:
         nodes = list(self.nodes.values())
