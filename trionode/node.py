@@ -25,11 +25,11 @@ from .errors import ConfigError, EtcdError, ListenError
 from .http import HttpLimits, serve_http
 from .http.app import ClientApp
 from .leaderstats import FollowerStats
+from .peer import PeerTransport
 from .raft import Message, MsgType, RaftConfig, RaftCore, Role
 from .replica import Replica, tick_forever
 from .statemachine import StateMachine
 from .storage import DataDir, Recovered, Storage, member_id_for
-from .storage.datadir import cluster_id_for
 from .store import Event, Store
 
 __all__ = ["serve", "Node"]
@@ -165,9 +165,7 @@ def _replica(config: Config, member_id: int, cluster_id: int, storage: Storage, 
 
 async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Recovered,
                members: list[Member], log: Any) -> None:
-    from .peer import PeerTransport  # the peer edge; imported here to keep start-up order obvious
-
-    member_id, cluster_id = datadir.member_id, cluster_id_for(config.initial_cluster_token)
+    member_id, cluster_id = datadir.member_id, datadir.cluster_id
     own_peer = config.initial_advertise_peer_urls[0]
     peers = {m.id: _host_port(m.peer_urls[0]) for m in members if m.id != member_id}
     transport: PeerTransport | None = None
@@ -187,7 +185,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         nursery.start_soon(replica.expire_requests)
         if len(members) == 1:  # alone: no one to wait for, campaign at once
             replica.deliver(Message(MsgType.HUP, to=member_id, frm=member_id))
-        peer_listeners = await _listen(url for url in config.listen_peer_urls)
+        peer_listeners = await _listen(config.listen_peer_urls)
         await nursery.start(transport.serve, peer_listeners)
         await nursery.start(transport.run)
         nursery.start_soon(tick_forever, replica, config.heartbeat_interval_ms / 1000)
