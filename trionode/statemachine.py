@@ -20,7 +20,7 @@ __all__ = ["Outcome", "StateMachine"]
 _LEN = struct.Struct(">I")
 
 #: what applying one entry gave: its request id and the store's events, or its error
-Outcome = tuple[int, "list[Event] | EtcdError"]
+Outcome = tuple[int, list[Event] | EtcdError]
 
 
 class StateMachine:

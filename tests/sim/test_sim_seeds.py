@@ -16,11 +16,6 @@ from collections import Counter
 
 import pytest
 
-try:
-    from trionode.raft import RaftCore  # noqa: F401
-except ImportError:  # the core is written concurrently; nothing to simulate yet
-    pytest.skip("trionode.raft.RaftCore not there yet", allow_module_level=True)
-
 from .chaos import random_run
 from .sim import SimFailure
 

@@ -17,7 +17,7 @@ import h11
 import trio
 
 from ..sockio import DirectSocket
-from .fasthead import FALLBACK, NEED_MORE, FastHead, parse_head
+from .fasthead import FALLBACK, FastHead, parse_head
 from .message import Request
 from .params import BadEscape
 from .paths import decode_path, split_target
