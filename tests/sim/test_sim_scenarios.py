@@ -12,10 +12,7 @@ from collections import Counter
 
 import pytest
 
-try:
-    from trionode.raft import RaftConfig
-except ImportError:  # the core is written concurrently; nothing to simulate yet
-    pytest.skip("trionode.raft.RaftConfig not there yet", allow_module_level=True)
+from trionode.raft import RaftConfig
 
 from .sim import TICK, NetParams, Sim
 
