@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in warnings:  # held back until the log format was known
         log.warning(warning)
     _raise_fd_limit(log)
+    _fix_mmap_threshold(log)
     from .node import serve  # lazily: the node pulls in the whole server
 
     try:
@@ -91,6 +92,30 @@ def _raise_fd_limit(log: FilteringBoundLogger) -> None:
         log.warning("cannot raise the open file limit", soft=soft, hard=hard, error=str(exc))
     else:
         log.debug("raised the open file limit", old=soft, new=target)
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+_MMAP_THRESHOLD = 128 * 1024  # glibc's initial value
+
+
+def _fix_mmap_threshold(log: FilteringBoundLogger) -> None:
+    """Keep glibc's mmap threshold at its initial 128 KiB.
+
+    glibc raises the threshold each time a large mmapped block is freed, after which
+    blocks of that size come from the heap instead and are never given back. A snapshot
+    is a few MiB built and freed every --snapshot-count entries; with the dynamic
+    threshold each one stayed in the heap: 100k keys cost 56 MiB of RSS instead of 40.
+    Setting the threshold explicitly turns the adjustment off. Other C libraries: no-op.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    if not mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD):
+        log.debug("mallopt refused the mmap threshold")
 
 
 if __name__ == "__main__":
