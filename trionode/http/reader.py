@@ -17,6 +17,7 @@ import h11
 import trio
 
 from ..sockio import DirectSocket
+from . import replies
 from .fasthead import FALLBACK, FastHead, parse_head
 from .message import Request
 from .params import BadEscape
@@ -48,12 +49,11 @@ class Head:
 
 
 class RequestReader:
-    __slots__ = ("_stream", "_limits", "_replies", "buffer", "_direct")
+    __slots__ = ("_stream", "_limits", "buffer", "_direct")
 
-    def __init__(self, stream: trio.abc.Stream, limits: Any, replies: Any) -> None:
+    def __init__(self, stream: trio.abc.Stream, limits: Any) -> None:
         self._stream = stream
         self._limits = limits
-        self._replies = replies  # the canned Go replies of server.py
         self.buffer = b""
         self._direct = DirectSocket(stream) if isinstance(stream, trio.SocketStream) else None
 
@@ -84,7 +84,7 @@ class RequestReader:
 
     async def _fast(self, head: FastHead) -> tuple[Request, Head]:
         if head.content_length > self._limits.max_body_bytes:
-            raise Reject(self._replies.too_large_body)
+            raise Reject(replies.TOO_LARGE_BODY)
         end = head.end + head.content_length
         while len(self.buffer) < end:
             data = await self.receive()
@@ -107,7 +107,7 @@ class RequestReader:
         try:
             return raw_path, query, decode_path(raw_path)
         except BadEscape:
-            raise Reject(self._replies.bad_request) from None
+            raise Reject(replies.BAD_REQUEST) from None
 
     async def _h11(self, send: Callable[[bytes], Awaitable[None]], eof: bool) -> tuple[Request, Head] | None:
         parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.max_header_bytes)
@@ -118,7 +118,7 @@ class RequestReader:
         try:
             result = await self._h11_request(parser, send)
         except h11.RemoteProtocolError as exc:
-            raise Reject(self._replies.protocol(exc)) from None
+            raise Reject(replies.protocol_reply(exc)) from None
         self.buffer = bytes(parser.trailing_data[0])
         return result
 
@@ -145,9 +145,9 @@ class RequestReader:
             elif name == b"connection":
                 keep_alive = _keep_alive(value, keep_alive)
         if head_size > self._limits.max_header_bytes:
-            raise Reject(self._replies.too_large_head)
+            raise Reject(replies.TOO_LARGE_HEAD)
         if declared > self._limits.max_body_bytes:
-            raise Reject(self._replies.too_large_body)
+            raise Reject(replies.TOO_LARGE_BODY)
         target = event.target.decode("ascii")  # h11 only lets visible ASCII through
         raw_path, query, path = self._split(target)
         body = await self._h11_body(parser, send)
@@ -158,7 +158,7 @@ class RequestReader:
     async def _h11_body(self, parser: h11.Connection, send: Callable[[bytes], Awaitable[None]]) -> bytes:
         limit = self._limits.max_body_bytes
         if parser.they_are_waiting_for_100_continue:
-            await send(self._replies.continue_)
+            await send(replies.CONTINUE)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -166,7 +166,7 @@ class RequestReader:
             if type(event) is h11.Data:
                 size += len(event.data)
                 if size > limit:
-                    raise Reject(self._replies.too_large_body)
+                    raise Reject(replies.TOO_LARGE_BODY)
                 chunks.append(event.data)
             else:  # EndOfMessage; h11 raises RemoteProtocolError on EOF mid-body
                 return b"".join(chunks)  # bytes, even from h11's bytearrays

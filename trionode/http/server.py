@@ -22,10 +22,10 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable
 
-import h11
 import trio
 
 from ..sockio import DirectSocket
+from . import replies
 from .message import Request, Response
 from .reader import PeerGone, Reject, RequestReader
 from .timeouts import Sweeper
@@ -64,42 +64,8 @@ _NO_BODY_STATUS = frozenset({204, 304})
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
-def _go_error(status_line: str, body: str = "") -> bytes:
-    """The bare reply Go's server writes for a request it cannot serve."""
-    return (
-        f"HTTP/1.1 {status_line}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        f"Connection: close\r\n\r\n{body or status_line}"
-    ).encode()
-
-
-_BAD_REQUEST = _go_error("400 Bad Request")
-_NO_HOST = _go_error("400 Bad Request: missing required Host header")
-_TOO_LARGE_HEAD = _go_error("431 Request Header Fields Too Large")
-_BAD_TRANSFER_ENCODING = _go_error("501 Not Implemented", "Unsupported transfer encoding")
-_TOO_LARGE_BODY = _go_error("413 Request Entity Too Large")
-_TIMEOUT = _go_error("408 Request Timeout")
-_INTERNAL = _go_error("500 Internal Server Error")
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _JOIN_LIMIT = 1 << 16  # bodies up to this size are copied behind the head for a single send
 _APP_FAILED = Response(500, [("Content-Type", "text/plain; charset=utf-8")], b"500 Internal Server Error\n")
-
-
-def _protocol_reply(exc: h11.RemoteProtocolError) -> bytes:
-    by_hint = {431: _TOO_LARGE_HEAD, 501: _BAD_TRANSFER_ENCODING}.get(exc.error_status_hint)
-    return by_hint or (_NO_HOST if "Host" in str(exc) else _BAD_REQUEST)
-
-
-class _Replies:
-    """The canned replies the request reader raises with (see reader.Reject)."""
-
-    bad_request = _BAD_REQUEST
-    too_large_head = _TOO_LARGE_HEAD
-    too_large_body = _TOO_LARGE_BODY
-    continue_ = _CONTINUE
-    protocol = staticmethod(_protocol_reply)
-
-
-_REPLIES = _Replies()
 
 
 class _Closed(Exception):
@@ -180,7 +146,7 @@ class _Connection:
                  dates: _DateCache, sweeper: Sweeper) -> None:
         self.stream, self.app, self.limits, self.log, self.dates = stream, app, limits, log, dates
         self.sweeper = sweeper
-        self.reader = RequestReader(stream, limits, _REPLIES)
+        self.reader = RequestReader(stream, limits)
         self.direct = DirectSocket(stream) if isinstance(stream, trio.SocketStream) else None
         self.keep_alive, self.version = True, "HTTP/1.1"
         # One cancel scope for the whole connection, cancelled by the sweeper when the
@@ -208,7 +174,7 @@ class _Connection:
                 return
         if self.scope.cancelled_caught:
             if self.phase == "request":  # too slow to send its whole request
-                await self._fail_shielded(_TIMEOUT)
+                await self._fail_shielded(replies.TIMEOUT)
             elif self.phase == "write":  # a client that stopped reading our reply
                 self.log.info("http.write_timeout")
 
@@ -319,7 +285,7 @@ class _Connection:
         except _BadResponse:
             self.log.error("http.bad_response", method=request.method, target=request.target)
             self._deadline("write", self.limits.write_timeout)
-            await self._send_all(_INTERNAL)
+            await self._send_all(replies.INTERNAL)
             raise _Closed from None
         self._deadline("write", self.limits.write_timeout)
         if head_only or not body:
