@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from trionode.raft import RaftConfig
 
-from .sim import TICK, NetParams, Sim
+from .sim import TICK, NetParams, Sim, SimFailure
 
 __all__ = ["Knobs", "random_run", "nodes_for", "replay_hint"]
 
@@ -167,3 +167,14 @@ def random_run(seed: int, trace: int = 60) -> Sim:
     chaos.active = False
     sim.quiesce()
     return sim
+
+
+def first_failure(seeds: range, breakage: str) -> str:
+    """The report of the first seed whose run fails. The self-tests break the harness on
+    purpose (`breakage` says how); a sim that notices nothing over `seeds` fails them."""
+    for seed in seeds:
+        try:
+            random_run(seed)
+        except SimFailure as exc:
+            return str(exc)
+    raise AssertionError(f"{breakage} went unnoticed over seeds {seeds}")

@@ -15,8 +15,7 @@ from trionode.raft.messages import Message, MsgType, Snapshot
 
 from . import node
 from .checker import History
-from .chaos import random_run
-from .sim import SimFailure
+from .chaos import first_failure
 
 
 def test_early_set_is_the_real_nodes() -> None:
@@ -31,21 +30,12 @@ def test_split_is_the_real_nodes() -> None:
     assert node.split(messages) == (tuple(early), tuple(late))
 
 
-def first_failure(seeds=range(40)) -> str:
-    for seed in seeds:
-        try:
-            random_run(seed)
-        except SimFailure as exc:
-            return str(exc)
-    pytest.fail(f"an edge sending a durable promise early went unnoticed over seeds {seeds}")
-
-
 @pytest.mark.parametrize("kind", [MsgType.VOTE_RESP, MsgType.APP_RESP])
 def test_promise_sent_before_fsync_is_caught(kind: MsgType, monkeypatch: pytest.MonkeyPatch) -> None:
     """A granted vote or an append acknowledgement leaving before the Ready's fsync
     promises what a crash can take back: the sim must say so."""
     monkeypatch.setattr(node, "EARLY", node.EARLY | {kind})
-    report = first_failure()
+    report = first_failure(range(40), "an edge sending a durable promise early")
     assert any(s in report.splitlines()[0] for s in ("before its term", "grants its vote",
                                                      "acknowledges entries")), report
 
@@ -56,7 +46,7 @@ def test_commit_counted_on_unsynced_appends_is_caught(monkeypatch: pytest.Monkey
     must see on its own."""
     monkeypatch.setattr(node, "EARLY", node.EARLY | {MsgType.APP_RESP})
     monkeypatch.setattr(History, "on_send", lambda self, member, msg, durable: None)
-    report = first_failure()
+    report = first_failure(range(40), "an edge sending a durable promise early")
     assert "have it durable" in report.splitlines()[0], report
 
 
@@ -68,5 +58,5 @@ def test_applying_uncommitted_entries_is_caught(monkeypatch: pytest.MonkeyPatch)
                 self._apply_entry(entry)
 
     monkeypatch.setattr(node.SimNode, "_apply_committed", apply)
-    report = first_failure()
+    report = first_failure(range(40), "an edge sending a durable promise early")
     assert "beyond the commit" in report.splitlines()[0], report

@@ -10,27 +10,17 @@ import pytest
 
 from trionode.raft import HardState
 
-from .chaos import random_run
+from .chaos import first_failure
 from .disk import SimDisk
 from .node import SimNode
-from .sim import SimFailure
 
 SEEDS = range(40)
-
-
-def first_failure() -> str:
-    for seed in SEEDS:
-        try:
-            random_run(seed)
-        except SimFailure as exc:
-            return str(exc)
-    pytest.fail(f"a broken edge went unnoticed over seeds {SEEDS}")
 
 
 def test_never_fsyncing_disk_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """Writes never reach the durable part: crashes lose acknowledged state."""
     monkeypatch.setattr(SimDisk, "sync", lambda self: None)
-    report = first_failure()
+    report = first_failure(SEEDS, "a broken edge")
     assert "replay: TRIONODE_SIM_SEED=" in report and "last " in report
 
 
@@ -44,7 +34,7 @@ def test_forgotten_term_and_vote_are_caught(monkeypatch: pytest.MonkeyPatch) -> 
         real_start(self, rng)
 
     monkeypatch.setattr(SimNode, "start", start)
-    report = first_failure()
+    report = first_failure(SEEDS, "a broken edge")
     assert any(s in report for s in ("term went back", "voted for", "election safety")), report
 
 
@@ -57,5 +47,5 @@ def test_local_reads_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         return True
 
     monkeypatch.setattr(SimNode, "read", read)
-    report = first_failure()
+    report = first_failure(SEEDS, "a broken edge")
     assert "read" in report.splitlines()[0], report
