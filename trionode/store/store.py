@@ -27,7 +27,7 @@ from .event import Event
 from .history import History
 from .render import node_json
 from .snapshot import dump_tree, load_tree
-from .tree import MIN_EXPIRATION, Node, ensure_dir, find, iter_nodes, lookup
+from .tree import MIN_EXPIRATION, Node, descendant, ensure_dir, iter_nodes, lookup
 from .watch import Watcher, WatcherHub
 
 __all__ = ["Store"]
@@ -289,7 +289,7 @@ class Store:
             if not self._live(entry):
                 continue
             node = entry[3]
-            parent = find(self._root, node.path[: node.path.rfind("/")] or "/")
+            parent = descendant(self._root, node.path[: node.path.rfind("/")] or "/")
             assert parent is not None
             events.append(self._remove(parent, node, "expire", stamp=cmd.cutoff))
             self._stats.counts[st.EXPIRE] += 1
@@ -349,7 +349,7 @@ class Store:
 
     def _live(self, entry: tuple[int, str, int, Node]) -> bool:
         node = entry[3]
-        return node.expiration == entry[0] and find(self._root, entry[1]) is node
+        return node.expiration == entry[0] and descendant(self._root, entry[1]) is node
 
     # -- snapshots --------------------------------------------------------------
 

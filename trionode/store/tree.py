@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from ..errors import EtcdError
 
-__all__ = ["Node", "MIN_EXPIRATION", "lookup", "ensure_dir", "find", "descendant", "subtree_paths", "iter_nodes"]
+__all__ = ["Node", "MIN_EXPIRATION", "lookup", "ensure_dir", "descendant", "subtree_paths", "iter_nodes"]
 
 #: etcd treats an expiration before 2000-01-01T00:00:00Z as "permanent" when a node is
 #: created (v2store internalCreate: such times come from JSON zero values).
@@ -48,21 +48,6 @@ class Node:
         return f"Node({self.path} {kind} c={self.created} m={self.modified} exp={self.expiration})"
 
 
-def find(root: Node, path: str) -> Node | None:
-    """The node at a clean `path`, or None (no error detail: for internal bookkeeping)."""
-    if path == "/":
-        return root
-    node = root
-    for name in path[1:].split("/"):
-        children = node.children
-        if children is None:
-            return None
-        node = children.get(name)  # type: ignore[assignment]
-        if node is None:
-            return None
-    return node
-
-
 def subtree_paths(node: Node, limit: int) -> list[str] | None:
     """Paths of `node` and everything under it, or None when there are more than `limit`."""
     out = [node.path]
@@ -80,10 +65,12 @@ def subtree_paths(node: Node, limit: int) -> list[str] | None:
 
 
 def descendant(node: Node, path: str) -> Node | None:
-    """The node at `path` inside the (possibly detached) subtree rooted at `node`."""
+    """The node at a clean `path` inside the (possibly detached) subtree rooted at `node`
+    (the root included), or None: no error detail, for internal bookkeeping."""
     if path == node.path:
         return node
-    for name in path[len(node.path) + 1 :].split("/"):
+    start = len(node.path) if node.path == "/" else len(node.path) + 1
+    for name in path[start:].split("/"):
         children = node.children
         if children is None:
             return None
