@@ -1,0 +1,147 @@
+"""An in-process fake HTTP server for the client tests (trio.serve_tcp on port 0, h11).
+
+A test gives the server a `respond(seen)` function; it sees every request (with the id of
+the connection it came on, so keep-alive reuse is observable) and returns a Reply: a
+normal HTTP response, raw bytes written as they are, a silent close, or a stall.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import socket
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import h11
+import pytest
+import trio
+
+
+@dataclass(frozen=True)
+class Seen:
+    conn: int                    # which TCP connection (1, 2, ...) carried the request
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    close: bool = False          # send "Connection: close" and close after the reply
+    raw: bytes | None = None     # write these bytes instead of a response, then close
+    drop: bool = False           # close without answering
+    stall: bool = False          # never answer (until the test ends)
+    chunked: bool = False        # no Content-Length: chunked framing
+
+
+def keys_reply(doc: dict, status: int = 200, index: int = 7) -> Reply:
+    headers = (("Content-Type", "application/json"), ("X-Etcd-Index", str(index)),
+               ("X-Raft-Index", str(index + 10)), ("X-Raft-Term", "2"))
+    return Reply(status, headers, json.dumps(doc).encode() + b"\n")
+
+
+def error_reply(code: int, message: str, cause: str, index: int, status: int) -> Reply:
+    doc = {"errorCode": code, "message": message, "cause": cause, "index": index}
+    return Reply(status, (("Content-Type", "application/json"),), json.dumps(doc).encode())
+
+
+Respond = Callable[[Seen], Reply | Awaitable[Reply]]
+
+
+@dataclass
+class FakeServer:
+    respond: Respond
+    port: int = 0
+    seen: list[Seen] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _read_request(self, stream, conn: h11.Connection, conn_id: int) -> Seen | None:
+        request, body = None, b""
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await stream.receive_some(65536)
+                conn.receive_data(data)
+                continue
+            if isinstance(event, h11.ConnectionClosed):
+                return None
+            if isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                headers = {k.decode(): v.decode() for k, v in request.headers}
+                return Seen(conn_id, request.method.decode(), request.target.decode(),
+                            headers, body)
+
+    async def handle(self, stream) -> None:
+        conn_id = next(self._ids)
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                seen = await self._read_request(stream, conn, conn_id)
+                if seen is None:
+                    return
+                self.seen.append(seen)
+                reply = self.respond(seen)
+                if not isinstance(reply, Reply):
+                    reply = await reply
+                if reply.stall:
+                    await trio.sleep_forever()
+                if reply.drop or reply.raw is not None:
+                    if reply.raw:
+                        await stream.send_all(reply.raw)
+                    return
+                await self._send(stream, conn, reply)
+                if reply.close or conn.our_state is h11.MUST_CLOSE:
+                    return
+                conn.start_next_cycle()
+        except (trio.BrokenResourceError, h11.RemoteProtocolError):
+            return
+        finally:
+            await stream.aclose()
+
+    @staticmethod
+    async def _send(stream, conn: h11.Connection, reply: Reply) -> None:
+        headers = list(reply.headers)
+        if reply.chunked:
+            headers.append(("Transfer-Encoding", "chunked"))
+        else:
+            headers.append(("Content-Length", str(len(reply.body))))
+        if reply.close:
+            headers.append(("Connection", "close"))
+        await stream.send_all(conn.send(h11.Response(status_code=reply.status,
+                                                     headers=headers)))
+        if reply.body:
+            await stream.send_all(conn.send(h11.Data(data=reply.body)))
+        await stream.send_all(conn.send(h11.EndOfMessage()))
+
+
+@pytest.fixture
+def fake_server(nursery):
+    """fake_server(respond) -> a started FakeServer (stopped with the test's nursery)."""
+    async def start(respond: Respond) -> FakeServer:
+        server = FakeServer(respond)
+        listeners = await nursery.start(
+            functools.partial(trio.serve_tcp, server.handle, 0, host="127.0.0.1"))
+        server.port = listeners[0].socket.getsockname()[1]
+        return server
+    return start
+
+
+@pytest.fixture
+def dead_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

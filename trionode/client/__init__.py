@@ -1,0 +1,27 @@
+"""trionode.client: an async (trio) etcd v2 client on h11.
+
+Keep-alive connection pooling, endpoint lists with failover and sync through /v2/members,
+per-request head timeouts, typed errors carrying etcd's error code, every keys operation
+(get, set, create, create_in_order, update, mkdir, delete, wait, watch) and the members,
+health and version endpoints. Requests, error texts and failover follow etcd 3.4's Go
+client, so that trionodectl can reproduce etcdctl's output and --debug lines.
+
+    async with Client(["http://127.0.0.1:2379"]) as client:
+        await client.set("/message", "hello")
+        print((await client.get("/message")).node.value)
+"""
+
+from .client import Client
+from .errors import (ClientError, ClusterError, DirNotEmpty, EndpointError, EtcdError,
+                     EventIndexCleared, HTTPStatusError, KeyNotFound, NoEndpointsError,
+                     NodeExists, NotADir, NotAFile, RootReadOnly, TestFailed)
+from .model import Member, Node, RequestInfo, Response, Resync
+
+__all__ = [
+    "Client",
+    "Response", "Node", "Member", "RequestInfo", "Resync",
+    "ClientError", "EtcdError", "ClusterError", "EndpointError", "NoEndpointsError",
+    "HTTPStatusError",
+    "KeyNotFound", "TestFailed", "NotAFile", "NotADir", "NodeExists", "RootReadOnly",
+    "DirNotEmpty", "EventIndexCleared",
+]

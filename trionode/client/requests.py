@@ -1,0 +1,261 @@
+"""Pure request building: the method, URL and body of every operation.
+
+Everything here reproduces what etcd 3.4's Go client sends (client/keys.go, members.go,
+client.go), because trionodectl's --debug prints these URLs and must match etcdctl's
+"cURL Command:" lines byte for byte:
+
+* keys paths: endpoint path + "/v2/keys" + key, cleaned like Go path.Clean but keeping a
+  trailing slash (pkg/pathutil CanonicalURLPath): "a//b/" -> /v2/keys/a/b/, "/" -> /v2/keys/;
+* members paths: Go path.Join (no trailing slash kept);
+* the path escaped as Go's URL.EscapedPath does (only unreserved characters and
+  `$&+,/:;=@` stay as they are);
+* query and form parameters sorted by name, each escaped as Go's url.QueryEscape (space
+  becomes "+"), as url.Values.Encode does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import quote, quote_plus, urlsplit
+
+__all__ = [
+    "Endpoint", "Action", "parse_endpoint", "clean_path", "canonical_url_path",
+    "escape_path", "encode_values", "peer_urls",
+    "keys_get", "keys_wait", "keys_set", "keys_create_in_order", "keys_delete",
+    "members_list", "members_leader", "members_add", "members_remove", "members_update",
+    "version", "health",
+]
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+_PATH_SAFE = "/$&+,:;=@"       # reserved characters Go leaves alone in a path
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One http endpoint, as Go's url.URL holds it."""
+    netloc: str                # "host:port" as written (IPv6 in brackets)
+    host: str                  # what to dial: no brackets
+    port: int
+    path: str                  # the endpoint's own path ("" almost always)
+
+    @property
+    def url(self) -> str:
+        """Go's ep.String(): what error messages and sync results show."""
+        return f"http://{self.netloc}{self.path}"
+
+
+def parse_endpoint(text: str) -> Endpoint:
+    """"http://host:port[/path]"; a bare "host:port" gets "http://" as etcdctl gives it."""
+    raw = text.strip()
+    if "://" not in raw:
+        raw = "http://" + raw
+    parts = urlsplit(raw)
+    if parts.scheme.lower() != "http":
+        raise ValueError(f"unsupported endpoint {text!r}: only http:// is supported")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        raise ValueError(f"invalid endpoint {text!r}: bad port") from None
+    if not parts.hostname or "@" in parts.netloc:
+        raise ValueError(f"invalid endpoint {text!r}: expected http://host:port")
+    return Endpoint(parts.netloc, parts.hostname, port, parts.path)
+
+
+def clean_path(path: str) -> str:
+    """Go path.Clean for a rooted path: no "", "." or ".." segments, no trailing slash."""
+    parts: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if parts:
+                parts.pop()
+        elif segment not in ("", "."):
+            parts.append(segment)
+    return "/" + "/".join(parts)
+
+
+def canonical_url_path(path: str) -> str:
+    """pkg/pathutil CanonicalURLPath: clean, but keep one trailing slash if there was one."""
+    cleaned = clean_path("/" + path)
+    if path.endswith("/") and cleaned != "/":
+        cleaned += "/"
+    return cleaned
+
+
+def _utf8(text: str) -> bytes:
+    # surrogateescape: a key given as undecodable bytes on a command line goes out as those bytes
+    return text.encode("utf-8", "surrogateescape")
+
+
+def escape_path(path: str) -> str:
+    return quote(_utf8(path), safe=_PATH_SAFE)
+
+
+def encode_values(values: dict[str, str]) -> str:
+    """Go url.Values.Encode for single values: sorted by name, QueryEscape'd."""
+    return "&".join(f"{quote_plus(_utf8(k), safe='')}={quote_plus(_utf8(v), safe='')}"
+                    for k, v in sorted(values.items()))
+
+
+def _bool(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One operation, independent of the endpoint it will be sent to."""
+    method: str
+    path: str                       # unescaped, relative to the endpoint's own path
+    query: str = ""                 # already encoded
+    body: bytes | None = None       # None: no body at all (GET, DELETE)
+    content_type: str | None = None
+    keep_slash: bool = True         # keys URLs keep a trailing slash, members URLs do not
+    wait: bool = False              # a long poll: no header timeout, empty 200 retried
+    one_shot: bool = False          # never sent to a second endpoint (create, delete)
+
+    def target(self, endpoint: Endpoint) -> str:
+        """The request target (escaped path + query) for this endpoint."""
+        if self.keep_slash:
+            path = canonical_url_path(endpoint.path + self.path)
+        else:
+            path = clean_path(endpoint.path + "/" + self.path)
+        target = escape_path(path)
+        return f"{target}?{self.query}" if self.query else target
+
+    def url(self, endpoint: Endpoint) -> str:
+        return f"http://{endpoint.netloc}{self.target(endpoint)}"
+
+
+def _keys_path(key: str) -> str:
+    # keys.go v2KeysURL: prefix and key each get a leading slash, then the whole is cleaned
+    if key and not key.startswith("/"):
+        key = "/" + key
+    return "/v2/keys" + key
+
+
+def keys_get(key: str, *, recursive: bool = False, sorted: bool = False,
+             quorum: bool = False) -> Action:
+    query = encode_values({"recursive": _bool(recursive), "sorted": _bool(sorted),
+                           "quorum": _bool(quorum)})
+    return Action("GET", _keys_path(key), query)
+
+
+def keys_wait(key: str, *, recursive: bool = False, wait_index: int = 0) -> Action:
+    query = encode_values({"wait": "true", "waitIndex": str(wait_index),
+                           "recursive": _bool(recursive)})
+    return Action("GET", _keys_path(key), query, wait=True)
+
+
+def keys_set(key: str, value: str = "", *, ttl: int | None = None,
+             prev_value: str | None = None, prev_index: int = 0,
+             prev_exist: bool | None = None, dir: bool = False, refresh: bool = False,
+             no_value_on_success: bool = False) -> Action:
+    params: dict[str, str] = {}
+    form: dict[str, str] = {}
+    if dir:
+        params["dir"] = "true"
+    else:                           # prevValue and value only make sense for a file
+        if prev_value:
+            params["prevValue"] = prev_value
+        form["value"] = value
+    if prev_index > 0:
+        params["prevIndex"] = str(prev_index)
+    if prev_exist is not None:
+        params["prevExist"] = _bool(prev_exist)
+    if ttl is not None and ttl > 0:
+        form["ttl"] = str(ttl)
+    if refresh:
+        form["refresh"] = "true"
+    if no_value_on_success:
+        params["noValueOnSuccess"] = "true"
+    return Action("PUT", _keys_path(key), encode_values(params),
+                  encode_values(form).encode("ascii"), FORM,
+                  one_shot=prev_exist is False)
+
+
+def keys_create_in_order(dir_key: str, value: str = "", *, ttl: int | None = None) -> Action:
+    form = {"value": value}
+    if ttl is not None and ttl > 0:
+        form["ttl"] = str(ttl)
+    return Action("POST", _keys_path(dir_key), "", encode_values(form).encode("ascii"), FORM)
+
+
+def keys_delete(key: str, *, recursive: bool = False, dir: bool = False,
+                prev_value: str | None = None, prev_index: int = 0) -> Action:
+    params: dict[str, str] = {}
+    if prev_value:
+        params["prevValue"] = prev_value
+    if prev_index > 0:
+        params["prevIndex"] = str(prev_index)
+    if dir:
+        params["dir"] = "true"
+    if recursive:
+        params["recursive"] = "true"
+    # the Go client labels the (absent) body as a form too
+    return Action("DELETE", _keys_path(key), encode_values(params), None, FORM,
+                  one_shot=True)
+
+
+def _go_json(doc: object) -> bytes:
+    """json.Marshal's bytes: compact, raw UTF-8, HTML characters escaped."""
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text.encode("utf-8")
+
+
+def peer_urls(urls: list[str] | tuple[str, ...]) -> list[str]:
+    """Go types.NewURLs: validated, scheme lower-cased, sorted; ValueError with Go's text."""
+    if not urls:
+        raise ValueError("no valid URLs given")
+    out = []
+    for given in urls:
+        text = given.strip()
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in ("http", "https", "unix", "unixs"):
+            raise ValueError(f"URL scheme must be http, https, unix, or unixs: {text}")
+        try:
+            has_port = parts.port is not None
+        except ValueError:
+            has_port = False
+        if not has_port:
+            raise ValueError(f'URL address does not have the form "host:port": {text}')
+        if parts.path:
+            raise ValueError(f"URL must not contain a path: {text}")
+        out.append(parts.scheme.lower() + text[len(parts.scheme):])
+    return sorted(out)
+
+
+def members_list() -> Action:
+    return Action("GET", "/v2/members", keep_slash=False)
+
+
+def members_leader() -> Action:
+    return Action("GET", "/v2/members/leader", keep_slash=False)
+
+
+def members_add(peer_url: str) -> Action:
+    body = _go_json({"peerURLs": peer_urls([peer_url])})
+    return Action("POST", "/v2/members", "", body, JSON, keep_slash=False)
+
+
+def members_remove(member_id: str) -> Action:
+    return Action("DELETE", "/v2/members/" + member_id, keep_slash=False)
+
+
+def members_update(member_id: str, urls: list[str] | tuple[str, ...]) -> Action:
+    body = _go_json({"peerURLs": peer_urls(urls)})
+    return Action("PUT", "/v2/members/" + member_id, "", body, JSON, keep_slash=False)
+
+
+def version() -> Action:
+    # client.go GetVersion reuses the keys getAction with prefix /version, so the Go
+    # client sends the three GET flags here too
+    return Action("GET", "/version", encode_values(
+        {"recursive": "false", "sorted": "false", "quorum": "false"}))
+
+
+def health() -> Action:
+    return Action("GET", "/health", keep_slash=False)
