@@ -34,6 +34,7 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     close: bool = False          # send "Connection: close" and close after the reply
+    hangup: bool = False         # close after the reply without saying so (idle timeout)
     raw: bytes | None = None     # write these bytes instead of a response, then close
     drop: bool = False           # close without answering
     stall: bool = False          # never answer (until the test ends)
@@ -103,7 +104,7 @@ class FakeServer:
                         await stream.send_all(reply.raw)
                     return
                 await self._send(stream, conn, reply)
-                if reply.close or conn.our_state is h11.MUST_CLOSE:
+                if reply.close or reply.hangup or conn.our_state is h11.MUST_CLOSE:
                     return
                 conn.start_next_cycle()
         except (trio.BrokenResourceError, h11.RemoteProtocolError):

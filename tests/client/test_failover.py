@@ -6,7 +6,9 @@ the same thing (refused, closed, reset, cut a body short, answered 500/502, stal
 
 from __future__ import annotations
 
+import socket
 import struct
+from dataclasses import replace
 
 import pytest
 import trio
@@ -67,25 +69,27 @@ async def test_idle_connections_are_bounded_and_closed(fake_server):
     assert client._pool.idle_count(endpoint) == 0
 
 
-async def test_a_stale_pooled_connection_is_replaced(fake_server):
-    # the server closes the idle connection between requests (keep-alive timeout)
-    server = await fake_server(always(keys_reply(NODE)))
+async def test_a_pooled_connection_the_server_closed_is_not_used(fake_server):
+    # keep-alive reply, then the server closes the idle connection (its idle timeout)
+    server = await fake_server(always(replace(keys_reply(NODE), hangup=True)))
     async with Client([server.url]) as client:
         await client.get("/k")
-        [conn] = client._pool._idle[("127.0.0.1", server.port)]
-        conn._stream.socket.shutdown(trio.socket.SHUT_RD)   # as if the peer had closed
-        await client.get("/k")
-    assert len(server.seen) == 2
+        await trio.sleep(0.05)
+        await client.set("/k", "v")
+    assert [(s.conn, s.method) for s in server.seen] == [(1, "GET"), (2, "PUT")]
 
 
-async def test_failover_to_the_second_endpoint_then_pinned(fake_server, dead_port):
-    server = await fake_server(always(keys_reply(NODE)))
+async def test_a_get_on_a_connection_that_died_unnoticed_is_sent_again(fake_server):
+    server = await fake_server(always(replace(keys_reply(NODE), hangup=True)))
     seen: list[RequestInfo] = []
-    dead = f"http://127.0.0.1:{dead_port}"
-    async with Client([dead, server.url], on_request=seen.append) as client:
+    async with Client([server.url], on_request=seen.append) as client:
         await client.get("/k")
-        await client.get("/k")
-    assert [i.url.split("/v2")[0] for i in seen] == [dead, server.url, server.url]
+        await trio.sleep(0.05)
+        [conn] = client._pool._idle[("127.0.0.1", server.port)]
+        conn.dropped = lambda: False       # the close raced with our pick
+        assert (await client.get("/k")).node.value == "v"
+    assert [s.conn for s in server.seen] == [1, 2]
+    assert len(seen) == 2                  # one attempt as far as failover is concerned
 
 
 async def test_sync_switches_to_the_advertised_client_urls(fake_server):
@@ -233,3 +237,64 @@ async def test_cancelling_a_wait_closes_its_connection(fake_server):
         with trio.move_on_after(0.1):
             await client.wait("/k")
         assert client._pool.idle_count(client._endpoints[0]) == 0
+
+
+async def test_on_request_sees_method_full_url_and_body(fake_server):
+    server = await fake_server(always(keys_reply(NODE)))
+    seen: list[RequestInfo] = []
+    async with Client([server.url], on_request=seen.append) as client:
+        await client.set("/k", "v w", ttl=5)
+        await client.mkdir("/d")
+        await client.delete("/k", prev_index=3)
+    assert seen == [
+        RequestInfo("PUT", server.url + "/v2/keys/k", b"ttl=5&value=v+w"),
+        RequestInfo("PUT", server.url + "/v2/keys/d?dir=true&prevExist=false", b""),
+        RequestInfo("DELETE", server.url + "/v2/keys/k?prevIndex=3", None),
+    ]
+    put = server.seen[0]
+    assert put.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert put.body == b"ttl=5&value=v+w"
+
+
+def stalled_listener() -> tuple[socket.socket, list[socket.socket]]:
+    """A listener whose accept queue is full: Linux drops further SYNs, connects hang."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(listener.getsockname())
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    return listener, fillers
+
+
+async def test_a_hanging_connect_counts_against_the_timeout():
+    listener, fillers = stalled_listener()
+    url = "http://127.0.0.1:%d" % listener.getsockname()[1]
+    try:
+        async with Client([url], timeout=0.2) as client:
+            with trio.fail_after(5):
+                with pytest.raises(ClusterError) as info:
+                    await client.get("/x")
+                assert info.value.errors == (f"client: endpoint {url} exceeded header timeout",)
+                # a long poll has no head limit, but dialing is still bounded
+                with pytest.raises(ClusterError) as info:
+                    await client.wait("/x")
+                assert info.value.errors[0].endswith(": i/o timeout")
+    finally:
+        for sock in (listener, *fillers):
+            sock.close()
+
+
+async def test_a_garbled_reply_is_a_broken_connection(fake_server):
+    server = await fake_server(always(Reply(raw=b"hello there\r\n\r\n")))
+    async with Client([server.url]) as client:
+        with pytest.raises(ClusterError) as info:
+            await client.get("/x")
+    [message] = info.value.errors
+    assert message.startswith("net/http: HTTP/1.x transport connection broken: ")
