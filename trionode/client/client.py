@@ -11,7 +11,7 @@ Every attempt calls `on_request` first (etcdctl --debug prints a "cURL Command:"
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from http import HTTPStatus
 
 import trio
@@ -164,7 +164,7 @@ class Client(MembersMixin):
             return parse_keys_reply(reply.status, reply.headers, reply.body)
 
     async def watch(self, key: str, *, recursive: bool = False, after_index: int = 0,
-                    resync: bool = True):
+                    resync: bool = True) -> AsyncIterator[Response | Resync]:
         """Every event on `key` after `after_index` (0: from now), for ever.
 
         Resumes at node.modified_index + 1 after each event (Go's httpWatcher). When the
