@@ -135,7 +135,39 @@ def curl_line(info: RequestInfo) -> str:
     return line + "\n"
 
 
-def _new_client(call: Call, on_request: Callable[[RequestInfo], None] | None) -> Client:
+class _SchemeRefused:
+    """Stands in for the client when no endpoint is http. Go's transport refuses such a
+    URL ("localhost:2379" parses with scheme "localhost") on every attempt, so every call
+    fails with a ClusterError of `unsupported protocol scheme "x"`, one per endpoint."""
+
+    def __init__(self, endpoints: tuple[str, ...]) -> None:
+        self.endpoints = endpoints
+        self._error = ClusterError(tuple(f'unsupported protocol scheme "{_scheme(e)}"'
+                                         for e in endpoints))
+
+    async def __aenter__(self) -> _SchemeRefused:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    async def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise self._error
+
+    async def watch(self, *args: object, **kwargs: object) -> AsyncIterator[object]:
+        raise self._error
+        yield                                   # an async generator, as Client.watch
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[NoReturn]]:
+        return self._refuse
+
+
+def _scheme(url: str) -> str:
+    return url.split(":", 1)[0]
+
+
+def _new_client(call: Call, on_request: Callable[[RequestInfo], None] | None
+                ) -> Client | _SchemeRefused:
     """etcdctl's newClient; what it refuses is printed and ends the run with status 1."""
     options, console = call.options, call.console
     try:
@@ -145,8 +177,13 @@ def _new_client(call: Call, on_request: Callable[[RequestInfo], None] | None) ->
         if options.username:
             raise ValueError("--username is not supported by trionodectl "
                              "(trionode has no v2 auth)")
-        return Client(endpoints_from(options.endpoint_list), timeout=options.timeout,
-                      on_request=on_request)
+        endpoints = endpoints_from(options.endpoint_list)
+        if any(_scheme(e) == "https" for e in endpoints):
+            raise ValueError("https endpoints are not supported by trionodectl")
+        usable = tuple(e for e in endpoints if _scheme(e) == "http")
+        if not usable:
+            return _SchemeRefused(endpoints)
+        return Client(usable, timeout=options.timeout, on_request=on_request)
     except (GoSyntaxError, ValueError) as exc:
         console.err(f"{exc}\n")
         raise Exit(EXIT_BAD_ARGS) from None
