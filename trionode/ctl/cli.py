@@ -9,6 +9,7 @@ for an unusable command line (exit 1 either way).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import BinaryIO
@@ -126,7 +127,19 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
+def _listen_for_interrupt() -> None:
+    """Go's signal.Notify takes SIGINT back even when the shell started etcdctl with it
+    ignored (a background job), and its watch commands then exit 0 on it: so do we."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        except ValueError:          # not the main thread: leave signals alone
+            pass
+
+
 def _run(call: Call) -> int:
+    if _catches_interrupt(call):
+        _listen_for_interrupt()
     try:
         trio.run(HANDLERS[call.name], call)
     except BaseException as raised:     # noqa: BLE001 - sorted out just below
