@@ -7,6 +7,7 @@ first, then the argument checks, then one request under --total-timeout, then th
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from ..client import Client, ClientError, Response
 from .output import ls_text, response_text
@@ -50,11 +51,8 @@ def _index(call: Call, flag: str) -> int:
 async def _request(call: Call, op: Callable[..., Awaitable[Response]], *args: object,
                    **kwargs: object) -> Response:
     """One keys request under --total-timeout; any failure is etcdctl's exit 4."""
-    async def run() -> Response:
-        return await op(*args, **kwargs)
-
     try:
-        return await within_total(call.options, run)
+        return await within_total(call.options, partial(op, *args, **kwargs))
     except (ClientError, DeadlineExceeded) as exc:
         fail(call.console, EXIT_SERVER_ERROR, exc)
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
 
 import trio
 
@@ -42,14 +43,15 @@ async def watch(call: Call) -> None:
             fail(call.console, EXIT_BAD_ARGS, "key required")
         recursive, forever = bool(call.flags["recursive"]), bool(call.flags["forever"])
         try:
-            async for event in _events(call, client, call.args[0]):
-                if event.node.dir:
-                    continue
-                if recursive:
-                    call.console.out(f"[{event.action}] {event.node.key or ''}\n")
-                call.console.show(response_text(event, call.options.output))
-                if not forever:
-                    return
+            async with aclosing(_events(call, client, call.args[0])) as events:
+                async for event in events:
+                    if event.node.dir:
+                        continue
+                    if recursive:
+                        call.console.out(f"[{event.action}] {event.node.key or ''}\n")
+                    call.console.show(response_text(event, call.options.output))
+                    if not forever:
+                        return
         except ClientError as exc:
             fail(call.console, EXIT_SERVER_ERROR, exc)
 
@@ -111,12 +113,13 @@ async def exec_watch(call: Call) -> None:
         # 3.4 starts each command and goes back to watching at once: runs overlap.
         async with trio.open_nursery() as children:
             try:
-                async for event in _events(call, client, key):
-                    if event.node.dir:
-                        call.console.err(f"Ignored dir {event.node.key or ''} change\n")
-                        continue
-                    proc = await _start(command, watch_environment(os.environ, event))
-                    children.start_soon(proc.wait)
+                async with aclosing(_events(call, client, key)) as events:
+                    async for event in events:
+                        if event.node.dir:
+                            call.console.err(f"Ignored dir {event.node.key or ''} change\n")
+                            continue
+                        proc = await _start(command, watch_environment(os.environ, event))
+                        children.start_soon(proc.wait)
             except ClientError as exc:
                 fail(call.console, EXIT_SERVER_ERROR, exc)
             except _StartFailed as exc:
