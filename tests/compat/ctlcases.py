@@ -23,6 +23,7 @@ ODD_VALUE = "va\"l \u00fc <&> \t tab \u2028 \\ end"   # Go's json escapes <, >, 
 class Case:
     name: str                           # also part of the key prefix: [a-z0-9-]
     steps: tuple
+    offline: bool = False               # never reaches the server: one server is enough
 
 
 def c(*argv: str, **kw) -> Ctl:
@@ -33,11 +34,15 @@ def case(name: str, *steps) -> Case:
     return Case(name, steps)
 
 
+def offline(name: str, *steps) -> Case:
+    return Case(name, steps, offline=True)
+
+
 DIR = (Put("{p}/d/a", "1"), Put("{p}/d/b", "2"), Put("{p}/d/sub/c", "3"), Put("{p}/d/empty", None))
 
 CASES = [
     # ---- ls
-    case("ls-dir", *DIR, c("ls", "{p}/d")),
+    case("ls-dir", *DIR, c("ls", "{p}/d"), c("ls", "{p}/d/empty")),
     case("ls-recursive", *DIR, c("ls", "-r", "{p}/d"), c("ls", "{p}/d", "--recursive")),
     case("ls-sort", *DIR, c("ls", "--sort", "{p}/d"), c("ls", "--sort", "-r", "-p", "{p}/d")),
     case("ls-p", *DIR, c("ls", "-p", "{p}/d"), c("ls", "--quorum", "{p}/d")),
@@ -96,7 +101,8 @@ CASES = [
          c("-o", "json", "setdir", "{p}/e", "--ttl", "100")),
     case("update", Put("{p}/k", "v"), c("update", "{p}/k", "w"),
          c("-o", "extended", "update", "{p}/k", "x", "--ttl", "100"), c("update", "{p}/nope", "v")),
-    case("updatedir", Put("{p}/d", None), Put("{p}/f", "v"), c("updatedir", "{p}/d", "--ttl", "100"),
+    case("updatedir", Put("{p}/d", None), Put("{p}/f", "v"),
+         c("updatedir", "{p}/d", "--ttl", "100"),
          c("-o", "json", "updatedir", "--ttl", "200", "{p}/d"),
          c("updatedir", "{p}/f", "--ttl", "100"), c("updatedir", "{p}/nope")),
     # ---- rm, rmdir
@@ -129,6 +135,7 @@ CASES = [
     case("watch-forever-json", Put("{p}/w", None),
          c("-o", "json", "watch", "-f", "-r", "{p}/w", lines=4,
            triggers=(Put("{p}/w/a", "x"), c("rm", "{p}/w/a")))),
+    case("watch-interrupted", c("watch", "{p}/k", lines=0), c("watch", "-f", "-r", "{p}", lines=0)),
     case("watch-extended", Put("{p}/w", None),
          c("-o", "extended", "watch", "-r", "{p}/w", triggers=(Put("{p}/w/x", "v"),))),
     # ---- exec-watch
@@ -149,12 +156,18 @@ CASES = [
          c("--debug", "exec-watch", "--after-index", "{m0}", "{p}/k", "--", "sh", "-c",
            "echo never", lines=0)),
     case("exec-watch-no-command", c("exec-watch", "{p}/k")),
+    case("exec-watch-bad-command",      # etcdctl gives up on the first failed start
+         c("exec-watch", "/nonexistent/cmd", "{p}/k", triggers=(Put("{p}/k", "v"),))),
     # ---- members
     case("member-list", c("member", "list")),
     case("cluster-health", c("cluster-health")),
     case("member-remove-unknown", c("member", "remove", "deadbeef")),
     case("member-update-unknown", c("member", "update", "deadbeef", "http://127.0.0.1:9")),
-    case("member-add-usage", c("member", "add")),
+    offline("member-add-usage", c("member", "add")),
+    case("member-debug", c("--debug", "cluster-health"), c("--debug", "member", "list"),
+         c("-o", "json", "member", "list")),
+    offline("member-unreachable", c("--endpoints", "{dead}", "cluster-health", endpoints=False),
+            c("--endpoints", "{dead}", "member", "list", endpoints=False)),
     case("member-unknown", c("member", "bogus"), c("member", exit_only=True)),
     # ---- global flags, endpoints, debug
     case("no-sync", Put("{p}/k", "v"), c("--no-sync", "get", "{p}/k")),
@@ -167,15 +180,20 @@ CASES = [
          c("--debug", "--no-sync", "watch", "--after-index", "{m0}", "{p}/k"),
          c("--debug", "--no-sync", "mkdir", "{p}/d"),
          c("--debug", "--no-sync", "rm", "-r", "--dir", "{p}/d")),
-    case("unreachable", c("--endpoints", "{dead}", "get", "{p}/k", endpoints=False),
-         c("--no-sync", "--endpoints", "{dead}", "set", "{p}/k", "v", endpoints=False)),
+    # key commands sync before they check their arguments, member commands after
+    offline("unreachable", c("--endpoints", "{dead}", "get", "{p}/k", endpoints=False),
+            c("--debug", "--endpoints", "{dead}", "get", "{p}/k", endpoints=False),
+            c("--no-sync", "--endpoints", "{dead}", "set", "{p}/k", "v", endpoints=False),
+            c("--endpoints", "{dead}", "get", endpoints=False),
+            c("--endpoints", "{dead}", "exec-watch", endpoints=False),
+            c("--endpoints", "{dead}", "member", "remove", endpoints=False)),
     case("failover", Put("{p}/k", "v"),
          c("--endpoints", "{dead},{url}", "get", "{p}/k", endpoints=False),
          c("--no-sync", "--endpoints", "{dead},{url}", "get", "{p}/k", endpoints=False)),
     case("endpoint-env", Put("{p}/k", "v"),
          c("get", "{p}/k", env=(("ETCDCTL_ENDPOINTS", "{url}"),), endpoints=False)),
-    case("endpoint-without-scheme", c("--endpoints", "{hp}", "get", "{p}/k", endpoints=False),
-         c("--endpoints", "localhost:1", "--no-sync", "get", "{p}/k", endpoints=False)),
+    offline("endpoint-without-scheme", c("--endpoints", "{hp}", "get", "{p}/k", endpoints=False),
+            c("--endpoints", "localhost:1", "--no-sync", "get", "{p}/k", endpoints=False)),
     case("flags-around", c("--output", "json", "--no-sync", "--timeout", "3s",
                            "--total-timeout", "10s", "set", "{p}/k", "v", "--ttl", "100"),
          c("-o", "extended", "mkdir", "{p}/d", "--ttl", "120"), c("ls", "{p}", "-p", "--sort")),
@@ -183,14 +201,23 @@ CASES = [
     case("odd-key", c("set", ODD_KEY, ODD_VALUE), c("-o", "json", "get", ODD_KEY),
          c("-o", "extended", "get", ODD_KEY), c("ls", "-r", "{p}"),
          c("-o", "json", "ls", "{p}/sp ace"), c("--debug", "--no-sync", "get", ODD_KEY)),
+    case("dash-value", c("set", "{p}/k", "--", "-v"), c("get", "{p}/k")),
+    # ---- the root, the wrong kind of node, missing arguments
+    case("root", c("get", "/"), c("-o", "json", "get", "/"), c("get", ""), c("rm", "/"),
+         c("rmdir", "/"), c("set", "/", "v"), c("mkdir", "/")),
+    case("wrong-kind", Put("{p}/f", "v"), Put("{p}/d", None), Put("{p}/g", "v"),
+         c("mkdir", "{p}/f"), c("update", "{p}/d", "v"), c("setdir", "{p}/f"),
+         c("ls", "-p", "{p}"), c("rm", "-r", "{p}/g"), c("rm", "--dir", "{p}/d")),
+    case("missing-args", c("mkdir"), c("rmdir"), c("rm"), c("update", "{p}/k"), c("setdir"),
+         c("updatedir"), c("watch"), c("member", "remove"), c("exec-watch")),
     case("unknown-output-write", c("-o", "yaml", "set", "{p}/k", "v"), c("get", "{p}/k")),
-    case("unknown-command", c("bogus"), c("bogus", "{p}/k")),
+    offline("unknown-command", c("bogus"), c("bogus", "{p}/k")),
     # ---- help and usage errors: our own text by design, so the exit code only
-    case("help", c("--help", exit_only=True), c("help", exit_only=True),
-         c("get", "--help", exit_only=True), c("help", "exec-watch", exit_only=True)),
-    case("bad-flags", c("get", "--bogus", "{p}/k", exit_only=True),
-         c("set", "--ttl", "abc", "{p}/k", "v", exit_only=True),
-         c("--timeout", "bogus", "get", "{p}/k", exit_only=True), c("-o", exit_only=True)),
+    offline("help", c("--help", exit_only=True), c("help", exit_only=True),
+            c("get", "--help", exit_only=True), c("help", "exec-watch", exit_only=True)),
+    offline("bad-flags", c("get", "--bogus", "{p}/k", exit_only=True),
+            c("set", "--ttl", "abc", "{p}/k", "v", exit_only=True),
+            c("--timeout", "bogus", "get", "{p}/k", exit_only=True), c("-o", exit_only=True)),
 ]
 
 

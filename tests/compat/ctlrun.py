@@ -204,8 +204,9 @@ class Background:
                                      stderr=subprocess.PIPE, env=env, cwd=REPO,
                                      start_new_session=True)
         self.out, self.err = bytearray(), bytearray()
+        pipes = ((self.proc.stdout, self.out), (self.proc.stderr, self.err))
         self.pumps = [threading.Thread(target=self._pump, args=(pipe, sink), daemon=True)
-                      for pipe, sink in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))]
+                      for pipe, sink in pipes]
         for t in self.pumps:
             t.start()
 

@@ -34,7 +34,8 @@ pytestmark = pytest.mark.compat
 
 TUTORIAL = Path("/work/shared/reference/etcd-tutorial.txt")
 END = "Etcd HTTP/JSON API Usage"            # the curl half is test_etcdctl's
-_INDEXES = re.compile(r"^(Created-Index|Modified-Index|Index|Etcd-Index|Raft-Index|Raft-Term): \d+$")
+_INDEXES = re.compile(r"^(Created-Index|Modified-Index|Index|Etcd-Index|Raft-Index|Raft-Term)"
+                      r": \d+$")
 SUPERSET = ("Etcd-Index:", "Raft-Index:", "Raft-Term:")
 ELISION = ". . ."
 
