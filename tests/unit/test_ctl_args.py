@@ -91,7 +91,8 @@ def test_endpoint_url(text, url):
 def test_endpoint_url_errors_are_go_texts():
     with pytest.raises(GoSyntaxError) as info:
         endpoint_url("127.0.0.1:2379")
-    assert str(info.value) == 'parse "127.0.0.1:2379": first path segment in URL cannot contain colon'
+    assert str(info.value) == ('parse "127.0.0.1:2379": '
+                               'first path segment in URL cannot contain colon')
     with pytest.raises(GoSyntaxError, match="missing protocol scheme"):
         endpoint_url(":1")
 

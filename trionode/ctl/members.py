@@ -128,7 +128,7 @@ async def _probe(client: Client, m: Member) -> tuple[str, bool]:
     for url in m.client_urls:
         try:
             healthy = await client.health(url)
-        except (EndpointError, ClientError) as exc:
+        except ClientError as exc:         # EndpointError: the probe could not connect
             detail = f'Get "{url}/health": {exc}' if isinstance(exc, EndpointError) else exc
             text += f"failed to check the health of member {m.id} on {url}: {detail}\n"
             continue
