@@ -218,19 +218,27 @@ class Background:
     def printed(self) -> int:
         return bytes(self.out).count(b"\n") + bytes(self.err).count(b"\n")
 
+    def exited(self, timeout: float = 0.0) -> bool:
+        """Has it ended? Asked without reaping it: until it is reaped, its zombie keeps
+        the process group id ours, so signalling the group cannot reach a stranger."""
+        def ended():
+            flags = os.WEXITED | os.WNOWAIT | os.WNOHANG
+            return self.proc.returncode is not None or os.waitid(
+                os.P_PID, self.proc.pid, flags) is not None
+        return wait_until(ended, timeout)
+
     def interrupt(self) -> int | None:
         """Ctrl-C: SIGINT to the group; None if it had to be SIGKILLed after 3 s."""
-        if self.proc.poll() is None:
+        if not self.exited():
             self._signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                pass
+            self.exited(3.0)
         return self.close()
 
     def close(self) -> int | None:
-        """Kill whatever of the group is left (exec-watch children too), by its id."""
-        alive = self.proc.poll() is None
+        """Kill whatever of the group is left (exec-watch children too), then reap it."""
+        if self.proc.returncode is not None:
+            return self.proc.returncode
+        alive = not self.exited()
         self._signal(signal.SIGKILL)
         self.proc.wait(timeout=5)
         for t in self.pumps:
@@ -240,7 +248,7 @@ class Background:
     def _signal(self, sig) -> None:
         try:
             os.killpg(self.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
+        except ProcessLookupError:
             pass
 
 
@@ -250,20 +258,20 @@ def run_background(step: Ctl, where: Where, marks: list[int], argv, env) -> Outc
     bg = Background(argv, env)
     try:
         def registered():
-            return watchers(where) > base or bg.proc.poll() is not None
+            return watchers(where) > base or bg.exited()
         if not wait_until(registered, WAIT):
             notes.append(f"no watcher registered within {WAIT}s")
         for i, trigger in enumerate(step.triggers):
-            if i:                           # the previous event: handled, and waiting again?
-                before = bg.printed()
+            if i:       # the previous event printed (a dir event may not) and waiting again
+                wait_until(lambda: bg.printed() > printed, 0.5)
                 wait_until(registered, WAIT)
-                wait_until(lambda: bg.printed() > before, 0.5)
+            printed = bg.printed()
             result = (put(trigger, where, marks) if isinstance(trigger, Put)
                       else run_ctl(trigger, where, marks))
             if isinstance(result, Outcome):
                 fired.append(result)
         if step.lines is None:
-            if not wait_until(lambda: bg.proc.poll() is not None, WAIT):
+            if not bg.exited(WAIT):
                 notes.append(f"still running {WAIT}s after the last trigger")
         elif not wait_until(lambda: bytes(bg.out).count(b"\n") >= step.lines, WAIT):
             notes.append(f"fewer than {step.lines} stdout lines within {WAIT}s")
