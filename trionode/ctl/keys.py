@@ -12,12 +12,9 @@ from functools import partial
 from ..client import Client, ClientError, Response
 from .output import ls_text, response_text
 from .session import (EXIT_BAD_ARGS, EXIT_SERVER_ERROR, Call, DeadlineExceeded, Exit, fail,
-                      open_client, within_total)
+                      open_client, uint64_flag, within_total)
 
 __all__ = ["COMMANDS"]
-
-_UINT64 = 1 << 64
-
 
 def _key(call: Call) -> str:
     if not call.args:
@@ -41,11 +38,6 @@ def _value(call: Call) -> str:
 def _ttl(call: Call) -> int | None:
     ttl = int(call.flags["ttl"])
     return ttl if ttl > 0 else None      # Go sends a TTL only when it is positive
-
-
-def _index(call: Call, flag: str) -> int:
-    # etcdctl converts the int flag with uint64(...): -1 is sent as 2**64 - 1
-    return int(call.flags[flag]) % _UINT64
 
 
 async def _request(call: Call, op: Callable[..., Awaitable[Response]], *args: object,
@@ -99,7 +91,7 @@ async def set_(call: Call) -> None:
         key, value = _key(call), _value(call)
         resp = await _request(call, client.set, key, value, ttl=_ttl(call),
                               prev_value=str(call.flags["swap-with-value"]) or None,
-                              prev_index=_index(call, "swap-with-index"))
+                              prev_index=uint64_flag(call, "swap-with-index"))
         _print(call, resp)
 
 
@@ -143,7 +135,7 @@ async def _delete(call: Call, **kwargs: object) -> None:
 async def rm(call: Call) -> None:
     await _delete(call, recursive=bool(call.flags["recursive"]), dir=bool(call.flags["dir"]),
                   prev_value=str(call.flags["with-value"]) or None,
-                  prev_index=_index(call, "with-index"))
+                  prev_index=uint64_flag(call, "with-index"))
 
 
 async def rmdir(call: Call) -> None:

@@ -24,7 +24,8 @@ from .output import Printed
 __all__ = [
     "EXIT_BAD_ARGS", "EXIT_BAD_CONNECTION", "EXIT_BAD_FEATURE", "EXIT_SERVER_ERROR",
     "EXIT_CLUSTER_NOT_HEALTHY", "Exit", "DeadlineExceeded", "Console", "Call",
-    "fail", "within_total", "before", "open_client", "is_connection_error", "curl_line",
+    "fail", "uint64_flag", "within_total", "before", "open_client", "is_connection_error",
+    "curl_line",
 ]
 
 # etcdctl's exit codes (pkg/cobrautl: ExitBadArgs ... ExitClusterNotHealthy)
@@ -35,6 +36,11 @@ EXIT_SERVER_ERROR = 4
 EXIT_CLUSTER_NOT_HEALTHY = 5
 
 T = TypeVar("T")
+
+
+def uint64_flag(call: "Call", flag: str) -> int:
+    """An int flag as etcdctl passes it on, through Go's uint64(...): -1 is 2**64 - 1."""
+    return int(call.flags[flag]) % (1 << 64)
 
 
 class Exit(Exception):

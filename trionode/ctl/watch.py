@@ -18,18 +18,16 @@ import trio
 
 from ..client import Client, ClientError, Response
 from .output import response_text
-from .session import EXIT_BAD_ARGS, EXIT_SERVER_ERROR, Call, Exit, fail, open_client
+from .session import (EXIT_BAD_ARGS, EXIT_SERVER_ERROR, Call, Exit, fail, open_client,
+                      uint64_flag)
 
 __all__ = ["COMMANDS", "exec_watch_target", "watch_environment", "start_error"]
-
-_UINT64 = 1 << 64
-
 
 def _after_index(call: Call) -> int:
     # Go: AfterIndex is uint64(flag) and the first waitIndex AfterIndex + 1, which wraps
     # to 0 ("from now") for -1.
-    after = int(call.flags["after-index"]) % _UINT64
-    return 0 if after == _UINT64 - 1 else after
+    after = uint64_flag(call, "after-index")
+    return 0 if after == (1 << 64) - 1 else after
 
 
 def _events(call: Call, client: Client, key: str):
