@@ -1,9 +1,12 @@
 """The tutorial's etcdctl session, replayed with trionodectl, prints what the tutorial shows.
 
-The commands and the output shown under each are parsed from the tutorial itself
-(/work/shared/reference/etcd-tutorial.txt): every line starting with `etcdctl ` from the
-`_etcd/machines` commands of the discovery section through "Etcdctl Usage" and "Hidden
-Values", in document order, on one fresh trionode node loaded with the data the tutorial
+The commands and the output shown under each are parsed from the tutorial
+(../shared/reference/etcd-tutorial.txt beside the repository): every line starting with
+`etcdctl ` from the `_etcd/machines` commands of the discovery section through "Etcdctl
+Usage" and "Hidden Values", in document order. The replay reads them from
+tutorial-etcdctl.txt, an excerpt of just those lines kept in the repository so that it also
+runs where the tutorial is absent; test_excerpt_follows_tutorial checks the excerpt
+against the tutorial whenever it is there. They run on one fresh trionode node loaded with the data the tutorial
 assumes (test_etcdctl.SETUP). Indexes aside (the tutorial's cluster had thousands of
 writes), trionodectl must print the lines shown. Not replayed: the
 `while true; do etcdctl watch --recursive /example; done` loop, which is the preceding
@@ -32,7 +35,8 @@ from .test_etcdctl import SETUP
 
 pytestmark = pytest.mark.compat
 
-TUTORIAL = Path("/work/shared/reference/etcd-tutorial.txt")
+TUTORIAL = harness.REPO.parent / "shared" / "reference" / "etcd-tutorial.txt"
+EXCERPT = Path(__file__).with_name("tutorial-etcdctl.txt")
 END = "Etcd HTTP/JSON API Usage"            # the curl half is test_etcdctl's
 _INDEXES = re.compile(r"^(Created-Index|Modified-Index|Index|Etcd-Index|Raft-Index|Raft-Term)"
                       r": \d+$")
@@ -42,7 +46,7 @@ ELISION = ". . ."
 
 @dataclasses.dataclass(frozen=True)
 class Shown:
-    line: int                           # where the command is in the tutorial (1-based)
+    line: int                           # where the command is in the parsed text (1-based)
     argv: tuple[str, ...]               # after "etcdctl"
     output: tuple[str, ...]             # the lines shown under it
 
@@ -126,7 +130,7 @@ def compare(shown: Shown, ours: list[str], want: list[str]) -> list[str]:
     return [] if ours == want else [f"expected {want!r}", f"printed  {ours!r}"]
 
 
-SHOWN = parse_tutorial(TUTORIAL.read_text()) if TUTORIAL.exists() else []
+SHOWN = parse_tutorial(EXCERPT.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -150,10 +154,16 @@ def node():
 
 def test_tutorial_parsed():
     """The parser found the whole session (guards against a silently empty replay)."""
-    if not TUTORIAL.exists():
-        pytest.skip(f"{TUTORIAL} is absent")
     assert len(SHOWN) == 24, [s.command for s in SHOWN]
     assert all(s.command in WATCHES for s in SHOWN if "watch" in s.argv[0])
+
+
+def test_excerpt_follows_tutorial():
+    """The excerpt holds exactly the tutorial's commands and shown output, in order."""
+    if not TUTORIAL.exists():
+        pytest.skip(f"{TUTORIAL} is absent")
+    tutorial = parse_tutorial(TUTORIAL.read_text())
+    assert [(s.argv, s.output) for s in SHOWN] == [(s.argv, s.output) for s in tutorial]
 
 
 @pytest.mark.parametrize("shown", SHOWN, ids=[f"L{s.line}-{s.command}" for s in SHOWN])
@@ -170,7 +180,7 @@ def test_tutorial_command(shown, node):
     problems += [f"harness: {n}" for n in out.notes]
     why = DIFFERENCES.get(shown.command)
     assert not problems, (
-        f"tutorial line {shown.line}: {node.tool.name} {shown.command}\n"
+        f"{EXCERPT.name} line {shown.line}: {node.tool.name} {shown.command}\n"
         f"  shown in the tutorial: {list(shown.output)!r}\n"
         + (f"  expected difference: {why.why}\n" if why else "")
         + "\n".join("  " + p for p in problems)
