@@ -15,11 +15,13 @@ enters the search (wgl.py):
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .history import HistoryError, Op
 from .queuecheck import QueueVerdict, check_queue
+from .stale import find_stale
 from .wgl import BLOCKED, CAS, CAS_FALSE, READ, WRITE, Call, Search, SearchResult
 
 __all__ = ["QueueVerdict", "Verdict", "check_queue", "check_register", "check_registers"]
@@ -44,11 +46,13 @@ def check_register(ops: Sequence[Op], *, initial: object = None, max_steps: int 
     if len(keys) > 1:
         raise HistoryError(f"check_register takes one key's ops, got keys {', '.join(keys)}")
     required, optional = _calls(ops)
-    search = Search(required, optional, _hashable(initial))
-    result = search.run(max_steps, deadline)
     key = keys[0] if keys else ""
     considered = len(required) + len(optional)
     origin = min((op.invoke for op in ops), default=0.0)
+    stale = find_stale(required, optional, _hashable(initial))
+    if stale is not None:
+        return Verdict("not linearizable", key, _explain_stale(*stale, origin), considered)
+    result = Search(required, optional, _hashable(initial)).run(max_steps, deadline)
     if result.status == "linearizable":
         detail = f"{considered} ops, {result.steps:,} search steps"
     elif result.status == "unknown":
@@ -59,14 +63,22 @@ def check_register(ops: Sequence[Op], *, initial: object = None, max_steps: int 
     return Verdict(result.status, key, detail, considered)
 
 
-def check_registers(ops: Sequence[Op], **bounds) -> list[Verdict]:
+def check_registers(ops: Sequence[Op], *, deadline: float | None = None,
+                    **bounds) -> list[Verdict]:
     """`check_register` for each key of the register ops in `ops` (others are ignored), in
-    key order; `bounds` (initial, max_steps, deadline) apply to each key."""
+    key order. `bounds` (initial, max_steps) apply to each key; each key gets an equal share
+    of the time left before `deadline`, so one hard key cannot starve the others (time a key
+    does not use passes on to the next)."""
     by_key: dict[str, list[Op]] = {}
     for op in ops:
         if op.kind in REGISTER_KINDS:
             by_key.setdefault(op.key, []).append(op)
-    return [check_register(by_key[key], **bounds) for key in sorted(by_key)]
+    verdicts = []
+    for left, key in zip(range(len(by_key), 0, -1), sorted(by_key)):
+        share = None if deadline is None else (
+            time.monotonic() + (deadline - time.monotonic()) / left)
+        verdicts.append(check_register(by_key[key], deadline=share, **bounds))
+    return verdicts
 
 
 def _hashable(value: object) -> object:
@@ -103,13 +115,18 @@ def _explain(result: SearchResult, required: list[Call], optional: list[Call],
     op had to take effect (and which op wrote each), who could have written the value it
     wanted, and the ops concurrent with it."""
     bad = result.blocker
-    if all(bad.step(state) is BLOCKED for state in result.states):
-        lines = [f"cannot linearize {bad.source.describe(origin)}"]
-    else:  # it fits, but what must precede its return does not
-        lines = [f"no linearization reaches the return of {bad.source.describe(origin)}"]
-    held = "; ".join(f"{_show(state)} (from {_origin(made_by, origin)})"
-                     for state, made_by in result.states.items())
-    lines.append(f"  the register could only hold: {held}")
+    lines = [f"cannot linearize {bad.source.describe(origin)}"]
+    held = []
+    for state, (made_by, needers) in result.states.items():
+        held.append(f"{_show(state)} (from {_origin(made_by, origin)})")
+        needers = [c for c in needers if c is not bad]
+        if needers and bad.step(state) is not BLOCKED:
+            # it fits this state, but must not end it: later ops still need the value
+            held[-1] += (f", which it may not change: still needed by "
+                         f"{'; '.join(c.source.describe(origin) for c in needers[:3])}"
+                         f"{' and more' if len(needers) > 3 else ''}, and no op can write "
+                         f"{_show(state)} again")
+    lines.append(f"  the register could only hold: {'; '.join(held)}")
     if bad.code is CAS_FALSE:
         lines.append(f"  it needs a value other than {_show(bad.arg)}")
     elif bad.code is not WRITE:
@@ -133,6 +150,17 @@ def _overlaps(c: Call, bad: Call) -> bool:
     if c.complete == math.inf:
         return bad.invoke <= c.invoke <= bad.complete
     return c.invoke <= bad.complete and c.complete >= bad.invoke
+
+
+def _explain_stale(bad: Call, overwritten: list[tuple[Call | None, Call]], origin: float) -> str:
+    lines = [f"cannot linearize {bad.source.describe(origin)}",
+             f"  it needs the value {_show(bad.arg)}, but every op that could have written it "
+             "was overwritten before it began:"]
+    lines += [f"  {_origin(p, origin)}, then {x.source.describe(origin)}"
+              for p, x in overwritten[:_SHOWN_CONCURRENT]]
+    if not overwritten:
+        lines[1] = f"  it needs the value {_show(bad.arg)}, which no op wrote before it ended"
+    return "\n".join(lines)
 
 
 def _show(value: object) -> str:

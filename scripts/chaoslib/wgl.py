@@ -15,15 +15,18 @@ Ops come in two sorts (see checker.py for how an Op becomes a Call):
 - optional: "info" writes and cas; each may take effect at any point after its invoke,
   or never. They have no return event, so they never constrain the candidates.
 
-Three reductions keep the search small. Each preserves the answer (proofs in the notes):
-1. Greedy observers. A required read or failed cas that the current state allows is
-   linearized at once, without trying anything else first. [note A]
-2. Optional ops only on demand. An optional op is tried only as part of a short chain that
-   immediately enables a required candidate the current state blocks. [note B]
-3. Dead values. A value is *live* while some unlinearized op may still compare with it.
-   Optional ops that write values which are not live are interchangeable, so a blocked
+Four reductions keep the search small. Each preserves the answer (proofs in the notes):
+A. Greedy observers. A required read or failed cas that the current state allows is
+   linearized at once, and nothing else is tried from that node.
+B. Optional ops only on demand: only in a short chain that immediately enables a required
+   candidate the current state blocks.
+C. Dead values. A value is *live* while some unlinearized op may still compare with it.
+   Optional ops that leave a value that is not live are interchangeable, so a blocked
    failed cas tries one of them, not each; in the cache key a state that is not live
-   is replaced by DEAD. [note C]
+   is replaced by DEAD.
+D. Pinned states. While ops still need the current value and no op left can write it
+   again, only an op that needs it itself, the last one, may change it.
+Then allowed candidates are tried earliest return first: the order real time favours.
 
 [note A] Let R be a candidate read (or failed cas) allowed in state s, and suppose the node
 has a linearization in which R comes later. Move R to the front: R does not change the
@@ -43,15 +46,21 @@ chain repeats a value. A failed cas x blocked in s (s == expected) needs only a 
 one: the first op of any chain already leaves s, and x changes nothing, so the rest of
 the chain can move after x.
 
-[note C] Liveness of v: some unlinearized required op reads v or is a cas expecting v, or
-an optional cas expects v (the last is kept live forever: conservative). Once not live,
-a value stays so on that search path, and no future op can tell two dead values apart,
-nor a dead value from another. Two optional ops that both write a dead value (after the
-same state) leave configurations that only differ in which op was spent; the spent ones
-are the same kind of resource, so one representative suffices. An optional cas from s
-is preferred to an optional write (it can be spent only in state s; the write anywhere).
-Within a group of optional ops with the same effect, only the earliest-invoked unspent one
-is ever used: any of the group available later is available then too.
+[note C] Liveness of v: some unlinearized required op reads v or is a cas (either result)
+expecting v, or an optional cas expects v (the last is kept live forever: conservative).
+On a search path a dead value stays dead, and no future op can tell two dead values apart:
+so the cache may merge them. Two optional ops that both leave a dead value from state s
+differ afterwards only in which of them is still unspent; an unspent write can do anything
+an unspent cas can, so spending a cas first dominates, and among writes (or among cas from
+s) any one will do. Within a group of optional ops with the same effect, only the
+earliest-invoked unspent one is ever used: the others are available whenever it was.
+
+[note D] Let s be the state, k > 0 unlinearized required ops still need it (reads of s,
+cas expecting s) and no op that may write s is left (required, or optional unspent).
+Each of the k must be linearized while the state is s, so before it next changes; after
+any change, none of them can be. So a change is allowed only by a cas that is itself the
+last of the k; otherwise the node can only linearize non-changing ops. This cuts wrong
+orders of concurrent writes at once, rather than when a later read finds them out.
 """
 
 from __future__ import annotations
@@ -77,6 +86,11 @@ class Call:
     complete: float      # math.inf for an optional op
     source: object = field(compare=False)
 
+    @property
+    def output(self) -> object:
+        """The value a write or a successful cas leaves."""
+        return self.new if self.code is CAS else self.arg
+
     def step(self, state: object) -> object:
         """The state after this op, or BLOCKED."""
         code = self.code
@@ -95,7 +109,9 @@ class SearchResult:
     steps: int
     bound: str = ""                  # for unknown: which bound was hit
     blocker: Call | None = None      # the op whose return the search never got past
-    states: dict = field(default_factory=dict)  # state there -> the Call that produced it
+    # the states there -> (the Call that produced it, the ops still needing it while
+    # nothing can write it again: why the state could not change)
+    states: dict = field(default_factory=dict)
     linearized: int = 0              # most required ops linearized on one path
 
 
@@ -107,10 +123,13 @@ class Search:
         self.initial = initial
         self.furthest = -1  # rank of the latest return event at which the search got stuck
         self._link_events()
+        # Per value: ops that may still compare with it (note C), unlinearized ops that
+        # need it as the state (reads, cas), and ops that may still write it (note D).
         self.live: dict[object, int] = {}
+        self.needs: dict[object, int] = {}
+        self.made: dict[object, int] = {}
         for c in self.calls:
-            if c.code is not WRITE:
-                self.live[c.arg] = self.live.get(c.arg, 0) + 1
+            self._count(c, 1)
         self._group(optional)
 
     # -- setup -----------------------------------------------------------------------------
@@ -145,11 +164,11 @@ class Search:
             self.first_bit.append(bit)
             bit += len(members)
             c = members[0]
+            self.made[c.output] = self.made.get(c.output, 0) + len(members)
+            self.producers.setdefault(c.output, []).append(g)
             if c.code is WRITE:
-                self.producers.setdefault(c.arg, []).append(g)
                 self.writes.append(g)
             else:
-                self.producers.setdefault(c.new, []).append(g)
                 self.cas_from.setdefault(c.arg, []).append(g)
                 self.live[c.arg] = self.live.get(c.arg, 0) + 1  # forever: see note C
 
@@ -188,9 +207,10 @@ class Search:
     def _moves(self, state: object):
         """Yield (chain of optional groups, required op, state after) to try from a node.
 
-        Reads and failed cas the state allows come alone (note A); then the other allowed
-        candidates in invoke order; then chains of optional ops for blocked ones (note B).
-        The lists this reads are back to this node's contents whenever it resumes.
+        A read or failed cas the state allows comes alone (note A); then the other allowed
+        candidates, earliest return first, unless the state is pinned (note D); then chains
+        of optional ops for blocked ones (note B). The lists this reads are back to this
+        node's contents whenever the generator resumes.
         """
         nxt, calls = self.nxt, self.calls
         allowed = []
@@ -205,8 +225,13 @@ class Search:
                 allowed.append((e >> 1, after))
             e = nxt[e]
         first_return = calls[e >> 1].complete
+        pinned = self.needs.get(state, 0) if not self.made.get(state, 0) else 0
+        allowed.sort(key=lambda move: calls[move[0]].complete)
         for i, after in allowed:
-            yield (), i, after
+            if after == state or pinned <= (calls[i].code is CAS):
+                yield (), i, after
+        if pinned:
+            return  # every chain starts by leaving the state
         e = nxt[self.head]
         while not e & 1:
             c = calls[e >> 1]
@@ -268,9 +293,10 @@ class Search:
             move = next(frames[-1], None)
             if move is None:
                 frames.pop()
-                self._dead_end(result, state, producer)
+                self._dead_end(result, state, producer, bits)
                 if not trail:
                     result.status = "not linearizable"
+                    self._explain_states(result)
                     break
                 chain, i, state, producer, bits, opt = trail.pop()
                 self._undo(chain, i)
@@ -285,9 +311,8 @@ class Search:
             chain, i, after = move
             new_bits, new_opt, made_by = bits | 1 << i, opt, producer
             for g in chain:
-                made_by = self.groups[g][self.used[g]]
                 new_opt |= 1 << (self.first_bit[g] + self.used[g])
-                self.used[g] += 1
+                made_by = self._spend(g, 1)
             self._do(i)
             if calls[i].code is WRITE or calls[i].code is CAS:
                 made_by = calls[i]
@@ -308,25 +333,53 @@ class Search:
         result.steps = steps
         return result
 
+    def _count(self, c: Call, delta: int) -> None:
+        """Add `delta` to the counts of what the required op `c` needs and makes."""
+        if c.code is WRITE:
+            self.made[c.arg] = self.made.get(c.arg, 0) + delta
+            return
+        self.live[c.arg] = self.live.get(c.arg, 0) + delta
+        if c.code is READ or c.code is CAS:
+            self.needs[c.arg] = self.needs.get(c.arg, 0) + delta
+        if c.code is CAS:
+            self.made[c.new] = self.made.get(c.new, 0) + delta
+
+    def _spend(self, g: int, delta: int) -> Call:
+        """Spend (1) or give back (-1) group g's next optional op; returns that op."""
+        if delta < 0:
+            self.used[g] -= 1
+        c = self.groups[g][self.used[g]]
+        self.made[c.output] -= delta
+        if delta > 0:
+            self.used[g] += 1
+        return c
+
     def _do(self, i: int) -> None:
         self._lift(i)
-        c = self.calls[i]
-        if c.code is not WRITE:
-            self.live[c.arg] -= 1
+        self._count(self.calls[i], -1)
 
     def _undo(self, chain: tuple[int, ...], i: int) -> None:
-        c = self.calls[i]
-        if c.code is not WRITE:
-            self.live[c.arg] += 1
+        self._count(self.calls[i], 1)
         self._unlift(i)
-        for g in chain:
-            self.used[g] -= 1
+        for g in reversed(chain):
+            self._spend(g, -1)
 
-    def _dead_end(self, result: SearchResult, state: object, producer: Call | None) -> None:
+    def _dead_end(self, result: SearchResult, state: object, producer: Call | None,
+                  bits: int) -> None:
         """Remember the latest return the search could not get past, and the states there."""
         place = self.rank[self._frontier()]
         if place > self.furthest:
             self.furthest = place
             result.blocker, result.states = self.calls[self._frontier() >> 1], {}
-        if place == self.furthest and len(result.states) < 8:
-            result.states.setdefault(state, producer)
+        if place == self.furthest and len(result.states) < 8 and state not in result.states:
+            result.states[state] = (producer, bits)  # bits: see _explain_states
+
+    def _explain_states(self, result: SearchResult) -> None:
+        """Replace the linearized sets kept with each state by the ops that still needed the
+        state where nothing could write it again (why it could not change)."""
+        for state, (producer, bits) in result.states.items():
+            left = [c for i, c in enumerate(self.calls) if not bits >> i & 1]
+            needers = tuple(c for c in left if c.code in (READ, CAS) and c.arg == state)
+            rewritable = state in self.producers or any(
+                (c.code is WRITE or c.code is CAS) and c.output == state for c in left)
+            result.states[state] = (producer, () if rewritable else needers)

@@ -3,14 +3,16 @@ from a real sequential execution (Hypothesis): proof that they can fail and can 
 
 from __future__ import annotations
 
+import functools
 import time
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from chaoslib.checker import check_queue, check_register, check_registers
+from chaoslib.checker import _calls, check_queue, check_register, check_registers
 from chaoslib.history import HistoryError, Op, read_history, write_history
+from chaoslib.wgl import READ, WRITE, Call, Search
 
 LIN, NOT, UNKNOWN = "linearizable", "not linearizable", "unknown"
 
@@ -59,10 +61,19 @@ def test_initial_value_is_configurable():
 def test_stale_read_is_caught_and_explained():
     verdict = check_register([w(1, 1, 0, 1), w(1, 2, 2, 3), r(2, 1, 4, 5, key="r")])
     assert verdict.status == NOT and verdict.key == "r" and verdict.ops == 3
-    lines = verdict.detail.splitlines()
-    assert lines[0].startswith("cannot linearize p2 read r -> ok 1 [4.000, 5.000]")
-    assert "could only hold: 2 (from p1 write r 2 -> ok" in lines[1]
-    assert "needs the value 1, written by: p1 write r 1" in lines[2]
+    assert verdict.detail.splitlines() == [
+        "cannot linearize p2 read r -> ok 1 [4.000, 5.000]",
+        "  it needs the value 1, but every op that could have written it was overwritten "
+        "before it began:",
+        "  p1 write r 1 -> ok [0.000, 1.000], then p1 write r 2 -> ok [2.000, 3.000]"]
+
+
+def test_the_search_alone_finds_a_stale_read_and_says_why():
+    ops = [w(1, 1, 0, 1), w(1, 2, 2, 3), r(2, 1, 4, 5)]
+    result = Search(*_calls(ops), None).run(1000, None)
+    assert result.status == NOT and result.blocker.source is ops[1]
+    assert result.states == {1: (Call(WRITE, 1, None, 0, 1, ops[0]),
+                                 (Call(READ, 1, None, 4, 5, ops[2]),))}
 
 
 def test_lost_write_is_caught():
@@ -71,7 +82,15 @@ def test_lost_write_is_caught():
 
 
 def test_two_cas_from_the_same_value_cannot_both_succeed():
-    assert status(w(1, 0, 0, 1), cas(2, 0, 1, 2, 5), cas(3, 0, 2, 2, 5)) == NOT
+    verdict = check_register([w(1, 0, 0, 1), cas(2, 0, 1, 2, 5), cas(3, 0, 2, 2, 5)])
+    assert verdict.status == NOT
+    assert verdict.detail.splitlines() == [
+        "cannot linearize p2 cas r 0->1 -> ok True [2.000, 5.000]",
+        "  the register could only hold: 0 (from p1 write r 0 -> ok [0.000, 1.000]), which it "
+        "may not change: still needed by p3 cas r 0->2 -> ok True [2.000, 5.000], and no op can "
+        "write 0 again",
+        "  it needs the value 0, written by: p1 write r 0 -> ok [0.000, 1.000]",
+        "  concurrent with: p3 cas r 0->2 -> ok True [2.000, 5.000]"]
 
 
 def test_cas_true_when_the_value_could_not_have_been_expected():
@@ -158,10 +177,18 @@ def test_pathological_history_stops_at_the_deadline():
     assert time.monotonic() - start < 2.0
 
 
+def test_a_hard_key_leaves_time_for_the_others():
+    hard = [Op(o.process, o.kind, "a", o.value, o.invoke, o.complete, o.outcome, o.result)
+            for o in _pathological(40)]
+    verdicts = check_registers([*hard, w(1, 1, 0, 1, key="b")], max_steps=10**12,
+                               deadline=time.monotonic() + 0.4)
+    assert [(v.key, v.status) for v in verdicts] == [("a", UNKNOWN), ("b", LIN)]
+
+
 def test_check_registers_checks_each_key_alone():
     ops = [w(1, 1, 0, 1, key="a"), w(1, 2, 0, 1, key="b"), r(2, 1, 2, 3, key="a"),
            r(2, 1, 2, 3, key="b"), Op(3, "enqueue", "q", 10, 0, 1, "ok")]
-    verdicts = check_registers(ops, max_steps=1000)
+    verdicts = check_registers(ops, max_steps=1000, deadline=time.monotonic() + 5)
     assert [(v.key, v.status) for v in verdicts] == [("a", LIN), ("b", NOT)]
     with pytest.raises(HistoryError):
         check_register(ops[:2])
@@ -213,6 +240,63 @@ def test_a_read_of_a_value_never_written_is_caught(steps, data):
     verdict = check_register(ops, max_steps=200_000)
     assert verdict.status == NOT
     assert verdict.detail.startswith("cannot linearize") and "ok 99" in verdict.detail
+    assert Search(*_calls(ops), None).run(200_000, None).status == NOT  # without stale.py
+
+
+def brute_force(ops: list[Op], initial: object = None) -> bool:
+    """Linearizability by trying every order (tiny histories only), straight from the
+    definition: any op may go next unless an unplaced "ok" op completed before it was
+    invoked; "ok" ops must all be placed; info writes and cas may be placed or not."""
+    required = [op for op in ops if op.outcome == "ok"]
+    optional = [op for op in ops if op.outcome == "info" and op.kind != "read"]
+
+    def step(op: Op, state: object) -> tuple[bool, object]:
+        if op.kind == "write":
+            return True, op.value
+        if op.kind == "read":
+            return state == op.result, state
+        expected, new = op.value
+        if op.outcome == "ok" and not op.result:
+            return state != expected, state
+        return state == expected, new
+
+    @functools.cache
+    def search(placed: frozenset, spent: frozenset, state: object) -> bool:
+        left = [i for i in range(len(required)) if i not in placed]
+        if not left:
+            return True
+        horizon = min(required[i].complete for i in left)
+        moves = [(placed | {i}, spent, required[i]) for i in left]
+        moves += [(placed, spent | {j}, op) for j, op in enumerate(optional) if j not in spent]
+        for new_placed, new_spent, op in moves:
+            fits, after = step(op, state)
+            if op.invoke <= horizon and fits and search(new_placed, new_spent, after):
+                return True
+        return False
+
+    return search(frozenset(), frozenset(), initial)
+
+
+RANDOM_OP = st.tuples(st.sampled_from(["read", "write", "cas"]), st.integers(0, 12),
+                      st.integers(0, 6), st.sampled_from(["ok", "ok", "ok", "info", "fail"]),
+                      st.integers(0, 2), st.integers(0, 2), st.sampled_from([None, 0, 1, 2]),
+                      st.booleans())
+
+
+def random_op(p: int, kind: str, t0: int, length: int, outcome: str, a: int, b: int,
+              seen: int | None, swapped: bool) -> Op:
+    value = {"write": a, "cas": [a, b], "read": None}[kind]
+    result = None if outcome != "ok" else {"write": None, "cas": swapped, "read": seen}[kind]
+    return Op(p, kind, "r", value, t0, None if outcome == "info" else t0 + length, outcome, result)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(RANDOM_OP, max_size=7), st.sampled_from([None, 0]))
+def test_search_agrees_with_brute_force(drawn, initial):
+    ops = [random_op(p, *fields) for p, fields in enumerate(drawn)]
+    expected = LIN if brute_force(ops, initial) else NOT
+    assert check_register(ops, initial=initial).status == expected
+    assert Search(*_calls(ops), initial).run(10**6, None).status == expected
 
 
 # -- queue ------------------------------------------------------------------------------------
