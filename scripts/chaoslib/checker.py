@@ -10,6 +10,8 @@ enters the search (wgl.py):
 - "info" writes and cas are optional: they may take effect once at any point after their
   invoke, or never. (An info cas that happened but found another value changed nothing:
   the same as never.)
+A quick pass (stale.py) first looks for an op whose value was certainly overwritten before
+it began, the common anomaly, in O(n log n); the search runs when it finds none.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def check_register(ops: Sequence[Op], *, initial: object = None, max_steps: int 
         detail = (f"search stopped at the {result.bound} after {result.steps:,} steps, "
                   f"{result.linearized} of {len(required)} acknowledged ops linearized")
     else:
-        detail = _explain(result, required, optional, origin)
+        detail = _explain(result, required + optional, _hashable(initial), origin)
     return Verdict(result.status, key, detail, considered)
 
 
@@ -109,32 +111,24 @@ def _calls(ops: Sequence[Op]) -> tuple[list[Call], list[Call]]:
     return required, optional
 
 
-def _explain(result: SearchResult, required: list[Call], optional: list[Call],
-             origin: float) -> str:
+def _explain(result: SearchResult, calls: list[Call], initial: object, origin: float) -> str:
     """The op the search could never linearize, the values the register could hold when that
     op had to take effect (and which op wrote each), who could have written the value it
     wanted, and the ops concurrent with it."""
     bad = result.blocker
-    lines = [f"cannot linearize {bad.source.describe(origin)}"]
-    held = []
-    for state, (made_by, needers) in result.states.items():
-        held.append(f"{_show(state)} (from {_origin(made_by, origin)})")
-        needers = [c for c in needers if c is not bad]
-        if needers and bad.step(state) is not BLOCKED:
-            # it fits this state, but must not end it: later ops still need the value
-            held[-1] += (f", which it may not change: still needed by "
-                         f"{'; '.join(c.source.describe(origin) for c in needers[:3])}"
-                         f"{' and more' if len(needers) > 3 else ''}, and no op can write "
-                         f"{_show(state)} again")
-    lines.append(f"  the register could only hold: {'; '.join(held)}")
+    held = "; ".join(_held(bad, state, made_by, needers, origin)
+                     for state, (made_by, needers) in result.states.items())
+    lines = [f"cannot linearize {bad.source.describe(origin)}",
+             f"  the register could only hold: {held}"]
     if bad.code is CAS_FALSE:
         lines.append(f"  it needs a value other than {_show(bad.arg)}")
     elif bad.code is not WRITE:
-        writers = [c.source.describe(origin) for c in required + optional
-                   if (c.code is WRITE and c.arg == bad.arg) or (c.code is CAS and c.new == bad.arg)]
+        writers = ["the initial state"] if bad.arg == initial else []
+        writers += [c.source.describe(origin) for c in calls
+                    if (c.code is WRITE or c.code is CAS) and c.output == bad.arg]
         lines.append(f"  it needs the value {_show(bad.arg)}, written by: "
                      + ("; ".join(writers[:_SHOWN_CONCURRENT]) or "no op"))
-    overlapping = [c for c in required + optional if c is not bad and _overlaps(c, bad)]
+    overlapping = [c for c in calls if c is not bad and _overlaps(c, bad)]
     overlapping.sort(key=lambda c: c.invoke)
     if overlapping:
         more = len(overlapping) - _SHOWN_CONCURRENT
@@ -142,6 +136,20 @@ def _explain(result: SearchResult, required: list[Call], optional: list[Call],
             c.source.describe(origin) for c in overlapping[:_SHOWN_CONCURRENT])
             + (f"; and {more} more" if more > 0 else ""))
     return "\n".join(lines)
+
+
+def _held(bad: Call, state: object, made_by: Call | None, needers: tuple[Call, ...],
+          origin: float) -> str:
+    """A value the register could hold when `bad` had to take effect, who wrote it, and,
+    when `bad` fits it but may not change it, the ops that still needed it."""
+    text = f"{_show(state)} (from {_origin(made_by, origin)})"
+    needers = tuple(c for c in needers if c is not bad)
+    if needers and bad.step(state) is not BLOCKED:
+        text += (f", which it may not change: still needed by "
+                 f"{'; '.join(c.source.describe(origin) for c in needers[:3])}"
+                 f"{' and more' if len(needers) > 3 else ''}, and no op can write "
+                 f"{_show(state)} again")
+    return text
 
 
 def _overlaps(c: Call, bad: Call) -> bool:
