@@ -43,13 +43,14 @@ class Op:
             raise HistoryError(f"unknown op kind {self.kind!r}")
         if self.outcome not in OUTCOMES:
             raise HistoryError(f"unknown outcome {self.outcome!r}")
-        if self.kind == "cas" and (not isinstance(self.value, (list, tuple)) or len(self.value) != 2):
+        if self.kind == "cas" and not (isinstance(self.value, (list, tuple))
+                                       and len(self.value) == 2):
             raise HistoryError(f"cas value must be [expected, new], got {self.value!r}")
         if self.complete is None:
             if self.outcome == "ok":
                 raise HistoryError("an ok op must have a completion time")
         elif self.complete < self.invoke:
-            raise HistoryError(f"op completes ({self.complete}) before it is invoked ({self.invoke})")
+            raise HistoryError(f"op completes ({self.complete}) before its invoke ({self.invoke})")
         if self.kind == "cas" and self.outcome == "ok" and not isinstance(self.result, bool):
             raise HistoryError(f"cas ok result must be True or False, got {self.result!r}")
 
@@ -83,6 +84,6 @@ def read_history(path: str | Path) -> list[Op]:
                 continue
             try:
                 ops.append(Op(**json.loads(line)))
-            except (ValueError, TypeError) as exc:  # JSONDecodeError and HistoryError are ValueErrors
+            except (ValueError, TypeError) as exc:  # JSONDecodeError, HistoryError: ValueErrors
                 raise HistoryError(f"{path}:{lineno}: {exc}") from exc
     return ops

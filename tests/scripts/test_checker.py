@@ -217,8 +217,9 @@ def executed(steps: list[tuple]) -> list[Op]:
             value = b if applies and result else value
         outcome = {"ok": "ok", "fail": "fail"}.get(fate, "info")
         complete = None if outcome == "info" else at + after
-        ops.append(Op(i % 5, kind, "r", [a, b] if kind == "cas" else (a if kind == "write" else None),
-                      at - before, complete, outcome, result if outcome == "ok" else None))
+        arg = {"cas": [a, b], "write": a, "read": None}[kind]
+        ops.append(Op(i % 5, kind, "r", arg, at - before, complete, outcome,
+                      result if outcome == "ok" else None))
     return ops
 
 
