@@ -1,0 +1,1 @@
+"""scripts/bench: the stress benchmark (see docs/bench.md)."""
