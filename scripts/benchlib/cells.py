@@ -21,7 +21,7 @@ from .workloads import KEYS, Cas, KeyRequests, Load, PREFIX, value_of
 __all__ = ["KEYS", "WORKLOADS", "Cell", "key_of", "measure", "preload", "put"]
 
 WORKLOADS = ("write", "read", "read-quorum", "mixed", "cas", "watch-100", "watch-1000")
-WATCH_DRAIN = 3.0               # least seconds the watchers get to catch up after the writes
+WATCH_DRAIN = 1.0               # least seconds the watchers get to catch up after the writes
 MIX = {"write": 1.0, "read": 0.0, "read-quorum": 0.0, "mixed": 0.1}
 
 

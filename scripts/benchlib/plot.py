@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ["check", "write"]
 
 STYLES = {"trionode": "-", "etcd": "--"}
-PERCENTILES = (("p50", "o"), ("p99", "s"), ("p999", "^"))
+PERCENTILES = {"p50": "p50", "p99": "p99", "p999": "p99.9"}
 
 
 def check() -> None:
@@ -30,20 +30,17 @@ def _series(summary: list[dict], workload: str) -> dict[tuple, list[dict]]:
     return series
 
 
-def _draw(ax_ops, ax_lat, series: dict, servers: list[str]) -> None:
+def _draw(axes: dict, series: dict, servers: list[str]) -> None:
+    """Colour: cluster size and target; line style: server."""
     for index, ((nodes, target), entries) in enumerate(sorted(series.items())):
-        color = f"C{index}"
         for server in servers:
             points = [(e["connections"], e[server]) for e in entries if server in e]
             if not points:
                 continue
             conns = [c for c, _ in points]
-            label = f"{server} {nodes}n {target}"
-            ax_ops.plot(conns, [s["throughput"] for _, s in points], STYLES[server],
-                        color=color, marker="o", label=label)
-            for p, marker in PERCENTILES:
-                ax_lat.plot(conns, [s[p] for _, s in points], STYLES[server], color=color,
-                            marker=marker, label=f"{label} {p}")
+            for field, ax in axes.items():
+                ax.plot(conns, [side[field] for _, side in points], STYLES[server],
+                        color=f"C{index}", marker="o", label=f"{server} {nodes}n {target}")
 
 
 def write(result: dict, directory: Path) -> list[Path]:
@@ -55,21 +52,28 @@ def write(result: dict, directory: Path) -> list[Path]:
     servers = [s for s in ("trionode", "etcd") if s in result["meta"]["versions"]]
     paths = []
     for workload in dict.fromkeys(e["workload"] for e in result["summary"]):
-        fig, (ax_ops, ax_lat) = plt.subplots(1, 2, figsize=(13, 4.8))
-        _draw(ax_ops, ax_lat, _series(result["summary"], workload), servers)
-        for ax in (ax_ops, ax_lat):
+        watch = workload.startswith("watch")
+        fig, grid = plt.subplots(2, 2, figsize=(11, 7.5))
+        axes = dict(zip(("throughput", "p50", "p99", "p999"), grid.flat))
+        series = _series(result["summary"], workload)
+        _draw(axes, series, servers)
+        conns = sorted({e["connections"] for entries in series.values() for e in entries})
+        for field, ax in axes.items():
             ax.set_xscale("log", base=2)
-            ax.set_xlabel("connections" + (" (writers)" if workload.startswith("watch") else ""))
+            ax.set_xticks(conns, [str(c) for c in conns])
+            ax.set_xlabel("writer connections" if watch else "connections")
             ax.grid(True, alpha=0.3)
-        ax_ops.set_ylabel("notifications/s" if workload.startswith("watch") else "requests/s")
-        ax_ops.set_title(f"{workload}: throughput (median of rounds)")
-        ax_ops.legend(fontsize=7)
-        ax_lat.set_yscale("log")
-        ax_lat.set_ylabel("ms")
-        ax_lat.set_title(f"{workload}: latency p50 (o) p99 (s) p99.9 (^)")
+            if field == "throughput":
+                ax.set_title("notifications/s" if watch else "requests/s")
+            else:
+                ax.set_yscale("log")
+                what = "notify latency" if watch else "latency"
+                ax.set_title(f"{what} {PERCENTILES[field]} (ms)")
+        axes["throughput"].legend(fontsize=7)
+        fig.suptitle(f"{workload} (median of rounds; solid trionode, dashed etcd)")
         fig.tight_layout()
         path = directory / f"{workload}.png"
-        fig.savefig(path, dpi=80)
+        fig.savefig(path, dpi=72)
         plt.close(fig)
         paths.append(path)
     return paths
