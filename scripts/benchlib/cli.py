@@ -134,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             plan.run(opts, Path(tmp), progress, result["cells"])
             if args.keys and args.driver == "raw":
                 result["memory"] = memory.measure(args.nodes, servers, args.keys, args.rounds,
-                                                  Path(tmp), 2 if args.procs == 0 else args.procs,
-                                                  progress)
+                                                  Path(tmp), args.procs or 1, progress)
         except KeyboardInterrupt:
             progress.line("interrupted: servers stopped; writing what was measured")
             status = 130

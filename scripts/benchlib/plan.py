@@ -10,16 +10,21 @@ being measured idles meanwhile; its share of the CPU shows up as "other".
 from __future__ import annotations
 
 from dataclasses import dataclass
+import time
 from pathlib import Path
 
 from . import cells
 from .engine import EngineError
 from .progress import Progress
 from .runner import RunError, Window
-from .servers import Cluster
+from .servers import Cluster, cpu_seconds
 from .wrk import WrkError
 
-__all__ = ["Options", "count_cells", "run"]
+__all__ = ["Options", "count_cells", "procs_for", "run", "settle"]
+
+SETTLE_TIMEOUT = 10.0
+SETTLE_SAMPLE = 0.25
+SETTLE_BUSY = 0.1               # CPU seconds per second (all nodes together) counted as idle
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +58,20 @@ def procs_for(opts: Options, connections: int, workload: str) -> int:
     return 1 if slots <= 64 else 2
 
 
+def settle(cluster: Cluster, timeout: float = SETTLE_TIMEOUT) -> None:
+    """Wait (bounded) until the nodes are nearly idle: a cell must not pay for the backlog
+    of the one before it (watchers of a flooded key, a snapshot being written)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in cluster.pids())
+        time.sleep(SETTLE_SAMPLE)
+        if sum(cpu_seconds(pid) for pid in cluster.pids()) - before < SETTLE_BUSY * SETTLE_SAMPLE:
+            return
+
+
 def _cell(opts: Options, cluster: Cluster, cell: cells.Cell, progress: Progress) -> dict:
     progress.cell(cell.label())
+    settle(cluster)
     procs = procs_for(opts, cell.connections, cell.workload)
     try:
         row = cells.measure(cell, cluster, opts.window, procs, progress.show, opts.driver)

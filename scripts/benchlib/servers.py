@@ -186,7 +186,17 @@ class Cluster:
         return [n.proc.pid for n in self.nodes if n.proc is not None]
 
     def stop(self) -> None:
-        """SIGTERM every node we started, then SIGKILL what is left after STOP_TIMEOUT."""
+        """SIGTERM every node we started, then SIGKILL what is left after STOP_TIMEOUT.
+
+        A second Ctrl-C while this runs is ignored: it must not leave nodes behind.
+        """
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._stop()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _stop(self) -> None:
         live = [n.proc for n in self.nodes if n.proc is not None and n.proc.poll() is None]
         for proc in live:
             proc.send_signal(signal.SIGTERM)
