@@ -78,6 +78,8 @@ async def _load(opts: Options, cluster: Cluster, firewall: Firewall, phases: Pha
                         seed=opts.seed, leader=lambda: leader[0])
     nemesis = Nemesis(cluster, firewall, opts.nemeses, random.Random(opts.seed),
                       opts.quiet, opts.fault, epoch)
+    # the same lists: whatever ends the load, what was gathered is reported
+    got.ops, got.events, got.crashes = workload.ops, nemesis.events, nemesis.crashes
     progress = Progress(sys.stderr, workload, nemesis, lambda: leader[0], epoch, opts.duration)
     with trio.CancelScope() as phases.scope:
         phases.scope.deadline = trio.current_time() + opts.duration
@@ -90,7 +92,6 @@ async def _load(opts: Options, cluster: Cluster, firewall: Firewall, phases: Pha
             await trio.sleep_forever()      # until the deadline (or a signal)
     got.ran = time.monotonic() - epoch
     got.interrupted = phases.signals > 0
-    got.ops = workload.ops
     return nemesis
 
 
@@ -101,6 +102,7 @@ async def _gather(opts: Options, out: Path, token: str, got: Gathered) -> None:
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(phases.watch)
+            _say(f"starting {opts.nodes} {opts.server} nodes; logs in {out}")
             with trio.CancelScope() as phases.scope:
                 await firewall.install()
                 cluster.start_all()
@@ -112,16 +114,20 @@ async def _gather(opts: Options, out: Path, token: str, got: Gathered) -> None:
             if not got.errors:
                 nemesis = await _load(opts, cluster, firewall, phases, got)
                 if phases.signals < 2:
+                    _say("healing, waiting for convergence, reading every node")
                     with trio.CancelScope() as phases.scope:
                         got.final = await settle(cluster, nemesis, token, opts.converge_timeout)
-                got.events, got.crashes = nemesis.events, nemesis.crashes
             nursery.cancel_scope.cancel()
-    except FirewallError as exc:
-        got.errors.append(str(exc))
+    except* FirewallError as group:
+        got.errors.extend(str(exc) for exc in group.exceptions)
     finally:
         cluster.kill_all_now()
         with trio.CancelScope(shield=True):
             await cluster.aclose()
+
+
+def _say(text: str) -> None:
+    print(f"chaos: {text}", file=sys.stderr, flush=True)
 
 
 def _check(opts: Options, got: Gathered) -> tuple[tuple, object | None]:
@@ -158,6 +164,7 @@ def run_inside(opts: Options) -> int:
     write_history(out / "history.jsonl", ops)
     for signum in (signal.SIGTERM, signal.SIGHUP):   # like SIGINT from here on
         signal.signal(signum, signal.default_int_handler)
+    _say(f"checking {len(ops)} operations")
     try:
         verdicts, queue = _check(opts, got)
     except KeyboardInterrupt:            # a signal while checking: report without verdicts
@@ -171,7 +178,7 @@ def run_inside(opts: Options) -> int:
         events=tuple(got.events), errors=tuple(got.errors))
     summary = write_reports(out, outcome, dataclasses.asdict(opts))
     print(summary, flush=True)
-    print(f"history, reports and node logs: {out}", file=sys.stderr, flush=True)
+    _say(f"history, reports and node logs: {out}")
     if got.errors:
         return 2
     if not outcome.passed:
