@@ -63,6 +63,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=Path("bench.json"), metavar="PATH",
                    help="where the results go (default ./bench.json)")
     p.add_argument("--plot", type=Path, metavar="DIR", help="write PNG plots there (matplotlib)")
+    p.add_argument("--replot", type=Path, metavar="JSON",
+                   help="run nothing: print the tables of a saved JSON (and --plot them)")
     p.add_argument("--quick", action="store_true",
                    help="tiny durations, 1 round, 1 and 16 connections, 2000 keys (smoke test)")
     args = p.parse_args(argv)
@@ -107,8 +109,30 @@ def _on_sigterm(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _outputs(result: dict, servers: list[str], plot_dir: Path | None) -> None:
+    print(report.table(result["summary"], servers))
+    if result["memory"]:
+        print()
+        print(report.memory_table(result["memory"]))
+    if plot_dir is not None and result["summary"]:
+        from . import plot
+        for path in plot.write(result, plot_dir):
+            print(f"plot: {path}")
+
+
+def _replot(args: argparse.Namespace) -> int:
+    result = json.loads(args.replot.read_text())
+    if args.plot is not None:
+        from . import plot
+        plot.check()
+    _outputs(result, list(result["meta"]["versions"]), args.plot)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.replot is not None:
+        return _replot(args)
     servers = _servers(args)
     opts = plan.Options(servers=servers, sizes=args.nodes, targets=args.targets,
                         workloads=args.workloads, connections=args.connections,
@@ -142,13 +166,6 @@ def main(argv: list[str] | None = None) -> int:
     result["summary"] = report.summarize(result["cells"], servers)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(report.table(result["summary"], servers))
-    if result["memory"]:
-        print()
-        print(report.memory_table(result["memory"]))
+    _outputs(result, servers, args.plot)
     print(f"\nJSON: {args.json}")
-    if args.plot is not None and result["summary"]:
-        from . import plot
-        for path in plot.write(result, args.plot):
-            print(f"plot: {path}")
     return status

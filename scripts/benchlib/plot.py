@@ -75,5 +75,15 @@ def write(result: dict, directory: Path) -> list[Path]:
         path = directory / f"{workload}.png"
         fig.savefig(path, dpi=72)
         plt.close(fig)
+        _shrink(path)
         paths.append(path)
     return paths
+
+
+def _shrink(path: Path) -> None:
+    """64-colour palette PNG: a third of the bytes, for plots committed to the repo."""
+    from PIL import Image       # matplotlib depends on pillow
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=64)
+    small.save(path, optimize=True)

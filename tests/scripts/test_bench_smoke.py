@@ -63,6 +63,9 @@ def test_every_workload_against_trionode(tmp_path: Path) -> None:
     assert 0 < memory["restart_s"][0] < 30
     assert result["meta"]["machine"]["nproc"] >= 1
     assert {s["workload"] for s in result["summary"]} == set(WORKLOADS)
+    replot = subprocess.run([sys.executable, str(BENCH), "--replot", str(tmp_path / "bench.json")],
+                            capture_output=True, text=True, timeout=30)
+    assert replot.returncode == 0 and "watch-1000" in replot.stdout, replot.stderr
 
 
 @pytest.mark.system
