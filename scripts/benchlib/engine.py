@@ -10,6 +10,7 @@ A Workload owns what is sent and what is recorded; the loop only moves bytes:
   on_reply(slot, reply, sent, now) -> the slot's next request, or None to stop it
   poll(now)                -> [(slot, request)] for idle slots to wake (paced starts)
   complete()               -> True when the workload has nothing left to do
+  on_error(slot, error)    -> the slot's connection failed; it is dialled again and started
 Each slot is one connection to `targets[slot % len(targets)]`.
 """
 
@@ -35,6 +36,9 @@ class EngineError(Exception):
 
 
 class Workload(Protocol):
+    done: int                   # replies so far (the progress line)
+
+    def window(self, start: float, stop: float) -> None: ...
     def start(self, slot: int) -> bytes | None: ...
     def on_reply(self, slot: int, reply: Reply, sent: float, now: float) -> bytes | None: ...
     def poll(self, now: float) -> list[tuple[int, bytes]]: ...
