@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from trionode import gourl
 from trionode.client import requests as rq
 
 EP = rq.parse_endpoint("http://127.0.0.1:41379")
@@ -138,7 +139,7 @@ def test_bad_endpoints_are_refused(text):
 
 
 def test_clean_path_matches_go_path_clean():
-    assert rq.clean_path("/a/b/../../..") == "/"
-    assert rq.clean_path("//a//./b/") == "/a/b"
-    assert rq.canonical_url_path("") == "/"
-    assert rq.canonical_url_path("/a//") == "/a/"
+    assert gourl.clean_path("/a/b/../../..") == "/"
+    assert gourl.clean_path("//a//./b/") == "/a/b"
+    assert gourl.clean_keep_slash("") == "/"
+    assert gourl.clean_keep_slash("/a//") == "/a/"

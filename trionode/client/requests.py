@@ -15,13 +15,14 @@ client.go), because trionodectl's --debug prints these URLs and must match etcdc
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote_plus, urlsplit
+
+from ..gourl import clean_keep_slash, clean_path, escape_path
+from ..jsontext import quote
 
 __all__ = [
-    "Endpoint", "Action", "parse_endpoint", "clean_path", "canonical_url_path",
-    "escape_path", "encode_values", "peer_urls",
+    "Endpoint", "Action", "parse_endpoint", "encode_values", "peer_urls",
     "keys_get", "keys_wait", "keys_set", "keys_create_in_order", "keys_delete",
     "members_list", "members_leader", "members_add", "members_remove", "members_update",
     "version", "health",
@@ -29,7 +30,6 @@ __all__ = [
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-_PATH_SAFE = "/$&+,:;=@"       # reserved characters Go leaves alone in a path
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,33 +63,9 @@ def parse_endpoint(text: str) -> Endpoint:
     return Endpoint(parts.netloc, parts.hostname, port, parts.path)
 
 
-def clean_path(path: str) -> str:
-    """Go path.Clean for a rooted path: no "", "." or ".." segments, no trailing slash."""
-    parts: list[str] = []
-    for segment in path.split("/"):
-        if segment == "..":
-            if parts:
-                parts.pop()
-        elif segment not in ("", "."):
-            parts.append(segment)
-    return "/" + "/".join(parts)
-
-
-def canonical_url_path(path: str) -> str:
-    """pkg/pathutil CanonicalURLPath: clean, but keep one trailing slash if there was one."""
-    cleaned = clean_path("/" + path)
-    if path.endswith("/") and cleaned != "/":
-        cleaned += "/"
-    return cleaned
-
-
 def _utf8(text: str) -> bytes:
     # surrogateescape: a key given as undecodable bytes on a command line goes out as those bytes
     return text.encode("utf-8", "surrogateescape")
-
-
-def escape_path(path: str) -> str:
-    return quote(_utf8(path), safe=_PATH_SAFE)
 
 
 def encode_values(values: dict[str, str]) -> str:
@@ -117,7 +93,7 @@ class Action:
     def target(self, endpoint: Endpoint) -> str:
         """The request target (escaped path + query) for this endpoint."""
         if self.keep_slash:
-            path = canonical_url_path(endpoint.path + self.path)
+            path = clean_keep_slash(endpoint.path + self.path)
         else:
             path = clean_path(endpoint.path + "/" + self.path)
         target = escape_path(path)
@@ -197,13 +173,9 @@ def keys_delete(key: str, *, recursive: bool = False, dir: bool = False,
                   one_shot=True)
 
 
-def _go_json(doc: object) -> bytes:
-    """json.Marshal's bytes: compact, raw UTF-8, HTML characters escaped."""
-    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escaped)
-    return text.encode("utf-8")
+def _peer_urls_body(urls: list[str]) -> bytes:
+    """json.Marshal of the members API's {"peerURLs": [...]}, Go's escaping included."""
+    return ('{"peerURLs":[' + ",".join(map(quote, urls)) + "]}").encode("utf-8")
 
 
 def peer_urls(urls: list[str] | tuple[str, ...]) -> list[str]:
@@ -237,7 +209,7 @@ def members_leader() -> Action:
 
 
 def members_add(peer_url: str) -> Action:
-    body = _go_json({"peerURLs": peer_urls([peer_url])})
+    body = _peer_urls_body(peer_urls([peer_url]))
     return Action("POST", "/v2/members", "", body, JSON, keep_slash=False)
 
 
@@ -246,7 +218,7 @@ def members_remove(member_id: str) -> Action:
 
 
 def members_update(member_id: str, urls: list[str] | tuple[str, ...]) -> Action:
-    body = _go_json({"peerURLs": peer_urls(urls)})
+    body = _peer_urls_body(peer_urls(urls))
     return Action("PUT", "/v2/members/" + member_id, "", body, JSON, keep_slash=False)
 
 

@@ -8,42 +8,11 @@ Location is the cleaned path re-encoded as Go's url.URL.String() does, plus the 
 
 from __future__ import annotations
 
+from ..gourl import clean_keep_slash, clean_path, escape_path
 from .message import Response
 from .params import unescape
 
 __all__ = ["clean_path", "split_target", "decode_path", "escape_path", "redirect_for"]
-
-
-def clean_path(path: str) -> str:
-    """Go's path.Clean: no empty or '.' segments, '..' folded, no trailing slash but root."""
-    rooted = path.startswith("/")
-    if rooted and "//" not in path and "/." not in path and (len(path) == 1 or path[-1] != "/"):
-        return path  # the common case: already clean
-    parts: list[str] = []
-    for segment in path.split("/"):
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if parts and parts[-1] != "..":
-                parts.pop()
-            elif not rooted:
-                parts.append("..")
-            continue
-        parts.append(segment)
-    joined = "/".join(parts)
-    if rooted:
-        return "/" + joined
-    return joined or "."
-
-
-def _mux_clean(path: str) -> str:
-    """Go's ServeMux cleanPath: like clean_path, but keeps one trailing slash."""
-    if not path.startswith("/"):
-        path = "/" + path
-    cleaned = clean_path(path)
-    if path.endswith("/") and cleaned != "/":
-        cleaned += "/"
-    return cleaned
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -65,16 +34,6 @@ def decode_path(raw_path: str) -> str:
     return unescape(raw_path, plus_is_space=False)
 
 
-# Go's shouldEscape(c, encodePath): what stays literal in a path.
-_PATH_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,/:;=@")
-
-
-def escape_path(path: str) -> str:
-    """Go's url.URL{Path: path}.EscapedPath() for a path without a RawPath."""
-    raw = path.encode("utf-8", "surrogateescape")
-    return "".join(chr(b) if b in _PATH_SAFE else f"%{b:02X}" for b in raw)
-
-
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
 
 
@@ -92,7 +51,7 @@ def redirect_for(raw_path: str, query: str, method: str = "GET") -> Response | N
         path = decode_path(raw_path)
     except ValueError:
         return None  # the server answers bad escapes with 400 before any app runs
-    cleaned = _mux_clean(path)
+    cleaned = clean_keep_slash(path)
     if cleaned == path:
         return None
     location = escape_path(cleaned) + ("?" + query if query else "")
