@@ -11,7 +11,7 @@ import pytest
 from trionode.ctl.args import (COMMAND_FLAGS, DEFAULT_ENDPOINTS, GLOBAL_FLAGS, HelpRequested,
                                UsageError, endpoints_from, global_options,
                                parse_command_flags, parse_flags, reorder)
-from trionode.ctl.goparse import (GoSyntaxError, endpoint_url, parse_bool, parse_duration,
+from trionode.goparse import (GoSyntaxError, endpoint_url, parse_bool, parse_duration,
                                   parse_int, quote)
 from trionode.ctl.watch import exec_watch_target
 

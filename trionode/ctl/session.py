@@ -18,7 +18,7 @@ import trio
 
 from ..client import Client, ClientError, ClusterError, NoEndpointsError, RequestInfo
 from .args import GlobalOptions, endpoints_from
-from .goparse import GoSyntaxError, quote
+from ..goparse import GoSyntaxError, quote
 from .output import Printed
 
 __all__ = [

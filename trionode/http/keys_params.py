@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import EtcdError
+from ..goparse import GoSyntaxError, parse_bool
 from .message import Request
 from .params import parse_form
 from .paths import clean_path
@@ -19,9 +20,6 @@ __all__ = ["KeysRequest", "parse_keys_request", "KEYS_PREFIX"]
 
 KEYS_PREFIX = "/v2/keys"
 _UINT64_MAX = (1 << 64) - 1
-# Go's strconv.ParseBool.
-_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 # Checked in this order, each with cause `invalid value for "<name>"`.
 _BOOLS = ("recursive", "sorted", "wait", "dir", "quorum", "stream")
 
@@ -68,11 +66,10 @@ def _bool(form: dict[str, str], name: str, cause: str) -> bool | None:
     text = form.get(name)
     if text is None:
         return None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise EtcdError(209, cause)
+    try:
+        return parse_bool(text)
+    except GoSyntaxError:
+        raise EtcdError(209, cause) from None
 
 
 def _key(path: str) -> str:

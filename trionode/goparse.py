@@ -1,8 +1,9 @@
-"""Go's text syntaxes that etcdctl's command line goes through. Pure.
+"""Go's text syntaxes that etcd and etcdctl read and write. Pure.
 
-etcdctl is a Go program: its flag values are read by strconv.ParseBool/ParseInt and
-time.ParseDuration, its endpoints by net/url, and it prints with %q (strconv.Quote).
-Matching its command-line behaviour means accepting exactly what those accept.
+Both are Go programs: etcd reads the keys API's booleans with strconv.ParseBool; etcdctl
+reads its flag values with strconv.ParseBool/ParseInt and time.ParseDuration, its
+endpoints with net/url, and prints with %q (strconv.Quote). Matching them means accepting
+exactly what those accept.
 """
 
 from __future__ import annotations
