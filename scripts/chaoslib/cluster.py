@@ -36,7 +36,6 @@ KILL_WAIT = 5.0              # bound on reaping a SIGKILLed node
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class NodeSpec:
-    index: int                   # 1..n
     name: str
     host: str
     gid: int
@@ -51,7 +50,7 @@ class NodeSpec:
 
 
 def node_specs(count: int) -> tuple[NodeSpec, ...]:
-    return tuple(NodeSpec(i, f"n{i}", f"127.0.0.{10 + i}", GID_BASE + i)
+    return tuple(NodeSpec(f"n{i}", f"127.0.0.{10 + i}", GID_BASE + i)
                  for i in range(1, count + 1))
 
 

@@ -19,7 +19,7 @@ from trionode.client import Client, ClientError, KeyNotFound, Node
 
 from .cluster import Cluster
 from .nemesis import Nemesis
-from .workload import PREFIX, QUEUE
+from .workload import PREFIX, QUEUE, number
 
 __all__ = ["FinalState", "settle", "flatten"]
 
@@ -59,10 +59,7 @@ def _queue(entries: tuple[Entry, ...]) -> tuple[object, ...]:
     values = []
     for key, value, _, _ in entries:
         if key.startswith(folder) and value is not None:
-            try:
-                values.append(int(value))
-            except ValueError:
-                values.append(value)
+            values.append(number(value))
     return tuple(values)
 
 

@@ -131,11 +131,10 @@ def _say(text: str) -> None:
 
 
 def _check(opts: Options, got: Gathered) -> tuple[tuple, object | None]:
-    registers = [op for op in got.ops if op.kind != "enqueue"]
-    enqueues = [op for op in got.ops if op.kind == "enqueue"]
-    verdicts = tuple(check_registers(registers, deadline=time.monotonic() + opts.check_timeout))
+    # each checker takes only the kinds of operation it checks
+    verdicts = tuple(check_registers(got.ops, deadline=time.monotonic() + opts.check_timeout))
     queue_state = got.final.queue if got.final is not None else None
-    queue = check_queue(enqueues, queue_state) if queue_state is not None else None
+    queue = check_queue(got.ops, queue_state) if queue_state is not None else None
     return verdicts, queue
 
 

@@ -30,7 +30,7 @@ from trionode.client import (Client, ClientError, ClusterError, EndpointError, E
 from .cluster import NodeSpec
 from .history import Op
 
-__all__ = ["Workload", "classify", "PREFIX", "QUEUE"]
+__all__ = ["Workload", "classify", "number", "PREFIX", "QUEUE"]
 
 PREFIX = "/chaos"            # every key of the test lives under it
 QUEUE = "queue"              # Op.key of enqueues; the directory is PREFIX/QUEUE
@@ -143,7 +143,7 @@ class Workload:
         path = f"{PREFIX}/{key}"
         if kind == "read":
             reply = await conn.get(path, quorum=not self._unsafe)
-            return _number(reply.node.value)
+            return number(reply.node.value)
         if kind == "write":
             await conn.set(path, str(value))
         elif kind == "cas":
@@ -169,7 +169,7 @@ def _remember(last: dict[str, object], kind: str, key: str, value: object,
         last[key] = value[1]
 
 
-def _number(text: str | None) -> object:
+def number(text: str | None) -> object:
     # every value written is an int; anything else is kept as read, for the checker to flag
     try:
         return int(text)
