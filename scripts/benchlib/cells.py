@@ -10,19 +10,18 @@ import json
 import multiprocessing as mp
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from . import runner, wrk
 from .clientjob import ClientJob
 from .servers import Cluster, Node
 from .watch import MAX_EVENTS, Watch
-from .workloads import KEYS, Cas, KeyRequests, Load, PREFIX, value_of
+from .workloads import KEYS, WRITE_SHARE, Cas, KeyRequests, Load, PREFIX, value_of
 
-__all__ = ["KEYS", "WORKLOADS", "Cell", "key_of", "measure", "preload", "put"]
+__all__ = ["KEYS", "WORKLOADS", "Cell", "measure", "preload", "put"]
 
 WORKLOADS = ("write", "read", "read-quorum", "mixed", "cas", "watch-100", "watch-1000")
 WATCH_DRAIN = 1.0               # least seconds the watchers get to catch up after the writes
-MIX = {"write": 1.0, "read": 0.0, "read-quorum": 0.0, "mixed": 0.1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +38,6 @@ class Cell:
                 f"c={self.connections} r{self.round}")
 
 
-def key_of(cell: Cell) -> dict:
-    return {"server": cell.server, "nodes": cell.nodes, "target": cell.target,
-            "workload": cell.workload, "connections": cell.connections, "round": cell.round}
-
-
 def put(node: Node, path: str, value: bytes) -> dict:
     """One PUT through urllib (preparation only, never measured); the JSON reply."""
     body = urllib.parse.urlencode({"value": value}).encode()
@@ -57,8 +51,8 @@ def _workload(cell: Cell, node: Node, procs: int, window: runner.Window):
     """(make(process) -> Workload, slots, drain) for the cell's workload."""
     host = f"127.0.0.1:{node.client_port}"
     name, conns = cell.workload, cell.connections
-    if name in MIX:
-        return (lambda p: KeyRequests(host, write_share=MIX[name],
+    if name in WRITE_SHARE:
+        return (lambda p: KeyRequests(host, write_share=WRITE_SHARE[name],
                                       quorum=name == "read-quorum", seed=p + 1),
                 conns, 0.0)
     if name == "cas":
@@ -98,7 +92,7 @@ def _row(cell: Cell, got: runner.Measured, write_seconds: float = 0.0) -> dict:
     ok_statuses = {"200", "201", "412"} if cell.workload == "cas" else {"200", "201"}
     errors = sum(n for k, n in counts.items()
                  if (k.isdigit() and k not in ok_statuses) or k.startswith(("error", "read ", "watch ", "write ")))
-    row = {**key_of(cell), "seconds": round(got.seconds, 3), "ops": got.ops,
+    row = {**asdict(cell), "seconds": round(got.seconds, 3), "ops": got.ops,
            "throughput": round(got.ops / got.seconds, 1), "latency_ms": got.latency_ms,
            "errors": errors, "counts": counts, "cpu_pct": got.cpu}
     if cell.workload.startswith("watch-"):     # events/s are over writes + catching up

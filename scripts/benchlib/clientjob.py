@@ -15,21 +15,20 @@ import trio
 
 from trionode.client import Client, ClientError, EtcdError
 
-from .workloads import KEYS, VALUE_SIZE, Recorder
+from .workloads import KEYS, VALUE_SIZE, WRITE_SHARE, Recorder
 
-__all__ = ["ClientJob", "CLIENT_WORKLOADS"]
+__all__ = ["ClientJob"]
 
-CLIENT_WORKLOADS = {"write": 1.0, "read": 0.0, "read-quorum": 0.0, "mixed": 0.1}
 REPORT_EVERY = 0.2
 
 
 class ClientJob:
     def __init__(self, url: str, workload: str, slots: list[int], seed: int) -> None:
-        if workload not in CLIENT_WORKLOADS:
-            raise ValueError(f"the client driver runs {', '.join(CLIENT_WORKLOADS)}, "
+        if workload not in WRITE_SHARE:
+            raise ValueError(f"the client driver runs {', '.join(WRITE_SHARE)}, "
                              f"not {workload}")
         self.url, self.slots = url, slots
-        self.write_share = CLIENT_WORKLOADS[workload]
+        self.write_share = WRITE_SHARE[workload]
         self.quorum = workload == "read-quorum"
         self.rng = random.Random(seed)
         self.order = list(range(KEYS))

@@ -9,7 +9,7 @@ being measured idles meanwhile; its share of the CPU shows up as "other".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 import time
 from pathlib import Path
 
@@ -77,7 +77,7 @@ def _cell(opts: Options, cluster: Cluster, cell: cells.Cell, progress: Progress)
         row = cells.measure(cell, cluster, opts.window, procs, progress.show, opts.driver)
     except (RunError, EngineError, WrkError, ValueError) as exc:
         progress.line(f"  {cell.label()}: FAILED: {exc}")
-        return {**cells.key_of(cell), "failed": str(exc)}
+        return {**asdict(cell), "failed": str(exc)}
     row["procs"] = procs
     return row
 

@@ -22,13 +22,12 @@ from typing import Protocol
 
 from . import engine
 from .hist import Histogram
-from .servers import cpu_seconds
+from .servers import CLOCK_TICKS, cpu_seconds
 
 __all__ = ["EngineJob", "Job", "Measured", "RunError", "Window", "run"]
 
 READY_TIMEOUT = 120.0
 RESULT_GRACE = 60.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CPUS = os.cpu_count() or 1
 
 

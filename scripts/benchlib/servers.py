@@ -19,7 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SERVERS", "Cluster", "ClusterError", "Node", "cpu_seconds", "server_version"]
+__all__ = ["SERVERS", "CLOCK_TICKS", "Cluster", "ClusterError", "Node", "cpu_seconds",
+           "server_version"]
 
 SERVERS = ("trionode", "etcd")
 START_TIMEOUT = 60.0

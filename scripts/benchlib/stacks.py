@@ -17,6 +17,8 @@ from pathlib import Path
 
 __all__ = ["read_stacks", "summarise"]
 
+#: the repository root, cut from file names like site-packages is
+REPO = str(Path(__file__).resolve().parents[2]) + "/"
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
@@ -26,7 +28,7 @@ def _frame(text: str) -> tuple[str, str]:
     if match is None:
         return text.strip(), ""
     path = match["file"]
-    for marker in ("site-packages/", "lib/python3", "/work/main/"):
+    for marker in ("site-packages/", "lib/python3", REPO):
         if marker in path:
             path = path.split(marker, 1)[1]
     return match["func"], path

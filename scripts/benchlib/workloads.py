@@ -16,8 +16,10 @@ from collections import Counter
 from . import wire
 from .hist import Histogram
 
-__all__ = ["KEYS", "VALUE_SIZE", "Cas", "KeyRequests", "Load", "Recorder", "value_of"]
+__all__ = ["KEYS", "VALUE_SIZE", "Cas", "KeyRequests", "Load", "Recorder", "value_of", "WRITE_SHARE"]
 
+#: the key workloads (every driver runs them) and the share of their requests that write
+WRITE_SHARE = {"write": 1.0, "read": 0.0, "read-quorum": 0.0, "mixed": 0.1}
 KEYS = 10_000
 VALUE_SIZE = 256
 PREFIX = "/v2/keys/bench"

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import runner
-from .clientjob import CLIENT_WORKLOADS
+from .workloads import WRITE_SHARE
 from .servers import Node
 
 __all__ = ["WrkError", "run"]
@@ -36,8 +36,8 @@ def _children_cpu() -> float:
 
 def run(workload: str, node: Node, connections: int, window: runner.Window,
         server_pids: Sequence[int]) -> runner.Measured:
-    if workload not in CLIENT_WORKLOADS:
-        raise WrkError(f"wrk runs {', '.join(CLIENT_WORKLOADS)}, not {workload}")
+    if workload not in WRITE_SHARE:
+        raise WrkError(f"wrk runs {', '.join(WRITE_SHARE)}, not {workload}")
     if shutil.which("wrk") is None:
         raise WrkError("wrk is not installed (apt-get install -y wrk)")
     seconds = max(1, round(window.duration))
