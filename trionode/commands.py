@@ -32,6 +32,7 @@ class Op(enum.IntEnum):
     SYNC = 7  # expire every node whose expiration <= cutoff
     NOOP = 8  # applies nothing
     PUBLISH = 9  # a member's name and client URLs (key "/<id hex>", value JSON); see cluster.py
+    MEMBER = 10  # a membership change (key "/<id hex>", value JSON); see cluster.py
 
 
 class CommandError(ValueError):

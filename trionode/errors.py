@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "DataDirError",
     "ListenError",
+    "MemberError",
     "WalCorruptError",
     "WireError",
 ]
@@ -99,6 +100,16 @@ class DataDirError(Exception):
 
 class ListenError(Exception):
     """A client or peer URL that cannot be listened on (in use, not a local address)."""
+
+
+class MemberError(Exception):
+    """A membership request that cannot be done: /v2/members answers `status` with
+    `{"message": message}` (etcd 3.4's shape for these errors, v2-spec §4.8)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class WalCorruptError(Exception):

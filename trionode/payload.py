@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import struct
 
-from .commands import Command
+from .commands import Command, Op
 
-__all__ = ["RequestIds", "pack", "unpack"]
+__all__ = ["RequestIds", "pack", "unpack", "is_conf_change"]
 
 _ID = struct.Struct(">Q")
 
 
 def pack(request_id: int, command: Command) -> bytes:
     return _ID.pack(request_id) + command.encode()
+
+
+def is_conf_change(data: bytes) -> bool:
+    """Whether an entry changes who votes: the Raft core lets one such change be in flight
+    at a time (RaftConfig.is_conf_change). Looks at the op byte only, without decoding."""
+    return len(data) > _ID.size and data[_ID.size] == Op.MEMBER
 
 
 def unpack(data: bytes) -> tuple[int, Command]:
