@@ -3,46 +3,86 @@
 The key space (store/) and the membership (cluster.py) together; a snapshot holds both:
 
     u32 length of the store dump (big endian) | Store.dump() | Membership.dump()
+
+Membership is mirrored into the key space the way etcd 0.4 did it (v2-spec §5.1): every
+started member has a hidden key /_etcd/machines/<name> = "etcd=<client URL>&raft=<peer
+URL>", written when it publishes and deleted when it is removed. These are ordinary store
+writes (indexed, watchable), made by the apply itself, so every member makes them alike.
 """
 
 from __future__ import annotations
 
 import struct
+from urllib.parse import quote_plus
 
-from .cluster import Membership
-from .commands import Op
-from .errors import EtcdError
+from .cluster import Action, Change, Member, Membership
+from .commands import Command, Op
+from .errors import EtcdError, MemberError
 from .payload import unpack
 from .store import Event, Store
 
-__all__ = ["Outcome", "StateMachine"]
+__all__ = ["Outcome", "StateMachine", "MACHINES_DIR"]
 
 _LEN = struct.Struct(">I")
+MACHINES_DIR = "/_etcd/machines"
 
 #: what applying one entry gave: its request id and the store's events, or its error
-Outcome = tuple[int, list[Event] | EtcdError]
+Outcome = tuple[int, list[Event] | EtcdError | MemberError]
 
 
 class StateMachine:
-    __slots__ = ("store", "membership", "history_size")
+    __slots__ = ("store", "membership", "history_size", "changes")
 
     def __init__(self, store: Store, membership: Membership, history_size: int) -> None:
         self.store = store
         self.membership = membership
         self.history_size = history_size
+        #: the membership changes applied since the edge last emptied this list
+        self.changes: list[Change] = []
 
     def apply(self, data: bytes) -> Outcome | None:
         """Apply one entry's payload; None for a leader's empty no-op entry."""
         if not data:
             return None
         request_id, command = unpack(data)
-        if command.op is Op.PUBLISH:
-            self.membership.apply(command)
-            return request_id, []
+        op = command.op
         try:
+            if op is Op.PUBLISH:
+                self._publish(command)
+                return request_id, []
+            if op is Op.MEMBER:
+                self._change(command)
+                return request_id, []
             return request_id, self.store.apply(command)
-        except EtcdError as exc:
+        except (EtcdError, MemberError) as exc:
             return request_id, exc
+
+    def _publish(self, command: Command) -> None:
+        before = self.membership.get(int(command.key[1:], 16))
+        member = self.membership.apply(command)
+        if member is None:
+            return
+        if before is not None and before.name and before.name != member.name:
+            self._forget(before)
+        if member.name:
+            self.store.apply(Command(Op.SET, f"{MACHINES_DIR}/{member.name}", machine_value(member)))
+
+    def _change(self, command: Command) -> None:
+        change = self.membership.change(command)
+        self.changes.append(change)
+        if change.action is Action.REMOVE:
+            self._forget(change.member)
+        elif change.action is Action.UPDATE and change.member.name:
+            self.store.apply(Command(Op.SET, f"{MACHINES_DIR}/{change.member.name}",
+                                     machine_value(change.member)))
+
+    def _forget(self, member: Member) -> None:
+        if not member.name:
+            return
+        try:
+            self.store.apply(Command(Op.DELETE, f"{MACHINES_DIR}/{member.name}"))
+        except EtcdError:
+            pass  # someone deleted it by hand; the member is gone all the same
 
     def dump(self) -> bytes:
         tree = self.store.dump()
@@ -58,3 +98,10 @@ class StateMachine:
         self.store.close_watchers()
         self.store = Store.load(data[_LEN.size : _LEN.size + length], self.history_size)
         self.membership.load(data[_LEN.size + length :])
+
+
+def machine_value(member: Member) -> str:
+    """etcd 0.4's registry value: form-encoded, keys sorted, Go's QueryEscape."""
+    client = member.client_urls[0] if member.client_urls else ""
+    raft = member.peer_urls[0] if member.peer_urls else ""
+    return f"etcd={quote_plus(client, safe='')}&raft={quote_plus(raft, safe='')}"

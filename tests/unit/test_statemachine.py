@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from trionode.cluster import Member, Membership, publish_command
+from trionode.cluster import Action, Member, Membership, change_command, publish_command
 from trionode.commands import Command, CommandError, Op
-from trionode.errors import EtcdError
+from trionode.errors import EtcdError, MemberError
 from trionode.leaderstats import FollowerStats, go_float
 from trionode.payload import RequestIds, pack, unpack
 from trionode.statemachine import StateMachine
@@ -43,13 +43,48 @@ def test_apply_gives_events_or_the_error_with_the_request_id() -> None:
     assert sm.apply(b"") is None  # a new leader's empty entry
 
 
-def test_publish_fills_in_client_urls_without_touching_the_keys() -> None:
+def test_publish_fills_in_client_urls_and_the_machines_key() -> None:
     sm = machine()
     sm.apply(pack(1, publish_command(2, "b", ["http://127.0.0.1:9"])))
     assert sm.membership.get(2) == Member(2, "b", ("http://127.0.0.1:2",), ("http://127.0.0.1:9",))
-    assert sm.store.index == 0
+    # etcd 0.4's registry entry: form-encoded, keys sorted, both URLs escaped (v2-spec §5.1)
+    assert sm.store.value_of("/_etcd/machines/b") == "etcd=http%3A%2F%2F127.0.0.1%3A9&raft=http%3A%2F%2F127.0.0.1%3A2"
+    index = sm.store.index
     sm.apply(pack(2, publish_command(99, "ghost", ["http://x:1"])))  # unknown: ignored
-    assert sm.membership.ids == (1, 2)
+    assert sm.membership.ids == (1, 2) and sm.store.index == index
+    sm.apply(pack(3, publish_command(2, "b2", ["http://127.0.0.1:9"])))  # renamed: old key goes
+    assert sm.store.value_of("/_etcd/machines/b") is None
+    assert sm.store.value_of("/_etcd/machines/b2") is not None
+
+
+def test_member_changes_are_checked_when_applied() -> None:
+    sm = machine()
+    add = change_command(Action.ADD, 3, ["http://127.0.0.1:3"], learner=True)
+    assert sm.apply(pack(1, add)) == (1, [])
+    assert sm.membership.get(3) == Member(3, "", ("http://127.0.0.1:3",), (), True)
+    assert (sm.membership.voters, sm.membership.learners) == ((1, 2), (3,))
+    assert [c.action for c in sm.changes] == [Action.ADD]
+    for command, status, text in [
+        (add, 409, "membership: ID exists"),
+        (change_command(Action.ADD, 4, ["http://127.0.0.1:3"]), 409, "membership: peerURL exists"),
+        (change_command(Action.PROMOTE, 1), 409, "membership: member 1 is already a voting member"),
+        (change_command(Action.DEMOTE, 3), 409, "membership: member 3 is already a standby"),
+        (change_command(Action.REMOVE, 9), 404, "No such member: 9"),
+    ]:
+        _, error = sm.apply(pack(2, command))
+        assert isinstance(error, MemberError) and (error.status, error.message) == (status, text)
+    sm.apply(pack(3, change_command(Action.PROMOTE, 3)))
+    assert sm.membership.voters == (1, 2, 3)
+    sm.apply(pack(4, publish_command(2, "b", ["http://127.0.0.1:9"])))
+    sm.apply(pack(5, change_command(Action.REMOVE, 2)))
+    assert sm.membership.ids == (1, 3) and sm.store.value_of("/_etcd/machines/b") is None
+    _, error = sm.apply(pack(6, change_command(Action.REMOVE, 2)))
+    assert error.status == 410
+    _, error = sm.apply(pack(7, change_command(Action.ADD, 2, ["http://127.0.0.1:22"])))
+    assert error.message == "membership: ID removed"  # a removed id never comes back
+    other = machine()
+    other.load(sm.dump())
+    assert other.membership.members == sm.membership.members and other.membership.removed == {2}
 
 
 def test_snapshot_round_trip_and_watchers_closed() -> None:

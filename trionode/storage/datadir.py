@@ -1,8 +1,11 @@
 """The data dir: whose it is (identity) and who is using it (lock). Blocking; never trio.
 
 <path>/member/identity is written atomically the first time a data dir is opened, as one
-line of JSON: {"name", "cluster_token", "member_id", "cluster_id"}. Reopening it under a
-different name or cluster token is refused, since its log belongs to another member.
+line of JSON: {"name", "cluster_token", "member_id", "cluster_id", "bootstrap"}. Reopening
+it under a different name or cluster token is refused, since its log belongs to another
+member. "bootstrap" is the membership the member started with (from --initial-cluster,
+discovery, or the running cluster it joined) and whether it joined: a restart replays the
+log from that membership, whatever the flags or the discovery service say by then.
 
 Ids are 64-bit and deterministic, so that every node can compute every member's id from the
 initial cluster's names and token without asking anyone (etcd hashes peer URLs instead; we
@@ -56,15 +59,26 @@ class DataDir:
         self.cluster_token: str = identity["cluster_token"]
         self.member_id: int = identity["member_id"]
         self.cluster_id: int = identity["cluster_id"]
+        #: {"members": [[id, name, [peer URLs]], ...], "joined": bool}; None in data dirs
+        #: made before it was recorded
+        self.bootstrap: dict | None = identity.get("bootstrap")
         self._lock_fd = lock_fd
 
+    @staticmethod
+    def exists(path: Path) -> bool:
+        """Whether a member has ever started with this data dir."""
+        return (path / "member" / "identity").exists()
+
     @classmethod
-    def open(cls, path: Path, name: str, cluster_token: str) -> DataDir:
+    def open(cls, path: Path, name: str, cluster_token: str, *, ids: tuple[int, int] | None = None,
+             bootstrap: dict | None = None) -> DataDir:
+        """`ids` (member id, cluster id) and `bootstrap` are recorded when the data dir is
+        new; ids default to the ones derived from name and token."""
         member = path / "member"
         ensure_dir(member)
         lock_fd = _lock(member / "lock", path)
         try:
-            identity = _identity(member / "identity", name, cluster_token)
+            identity = _identity(member / "identity", name, cluster_token, ids, bootstrap)
         except BaseException:
             os.close(lock_fd)
             raise
@@ -99,14 +113,17 @@ def _lock(lock_path: Path, data_dir: Path) -> int:
     return fd
 
 
-def _identity(path: Path, name: str, cluster_token: str) -> dict:
+def _identity(path: Path, name: str, cluster_token: str, ids: tuple[int, int] | None,
+              bootstrap: dict | None) -> dict:
     """The stored identity, checked against name and token; written first if there is none."""
     if not path.exists():
+        member_id, cluster_id = ids or (member_id_for(name, cluster_token), cluster_id_for(cluster_token))
         identity = {
             "name": name,
             "cluster_token": cluster_token,
-            "member_id": member_id_for(name, cluster_token),
-            "cluster_id": cluster_id_for(cluster_token),
+            "member_id": member_id,
+            "cluster_id": cluster_id,
+            "bootstrap": bootstrap,
         }
         write_atomic(path, [json.dumps(identity).encode() + b"\n"])
         return identity

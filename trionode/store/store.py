@@ -89,6 +89,12 @@ class Store:
         body = node_json(node, now_ns, listing=True, recursive=recursive, sorted_=sorted)
         return ('{"action":"get","node":' + body + "}\n").encode()
 
+    def value_of(self, key: str) -> str | None:
+        """A key's value for the server's own use (not a GET: no stats); None if the key is
+        missing or a directory."""
+        node = descendant(self._root, key)
+        return node.value if node is not None and node.children is None else None
+
     @property
     def next_expiration(self) -> int | None:
         """Earliest expiration of a live node (drops stale heap tops on the way)."""
