@@ -40,7 +40,9 @@ async def still_serving(a: Node, b: Node) -> None:
 
 
 @pytest.mark.parametrize(("data", "event", "reason"), [
-    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 4, "peer.bad_frame", "exceeds max_frame"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "peer.refused", "HTTP is not served here"),
+    (b"get / HTTP/1.1\r\nHost: x\r\n\r\n" * 4, "peer.bad_frame", "exceeds max_frame"),
+    (b"\xffgarbage" * 8, "peer.bad_frame", "exceeds max_frame"),
     (struct.pack(">IBBI", 4, 7, 0, 0) + b"\0" * 4, "peer.bad_frame", ""),
     (encode_hello(Hello(VERSION, CLUSTER + 1, 1, 2)), "peer.bad_frame", "foreign cluster"),
     (encode_hello(Hello(VERSION, CLUSTER, 1, 3)), "peer.bad_frame", "for member 3"),

@@ -36,7 +36,7 @@ class Node:
     """One PeerTransport plus everything its callbacks reported."""
 
     def __init__(self, node_id: int, peers: dict[int, tuple[str, int]], *, bind_host: str = "127.0.0.1",
-                 limits: PeerLimits = FAST, seed: int = 1) -> None:
+                 limits: PeerLimits = FAST, seed: int = 1, http_app: Any = None) -> None:
         self.id = node_id
         self.log = Log()
         self.inbox: list[Message] = []
@@ -46,7 +46,7 @@ class Node:
             node_id, CLUSTER, peers, bind_host, self.log, self.inbox.append,
             lambda peer: self.unreachable.append((trio.current_time(), peer)),
             lambda peer, ok: self.snapshots.append((peer, ok)),
-            limits=limits, rng=random.Random(seed))
+            limits=limits, rng=random.Random(seed), http_app=http_app)
 
     async def start(self, nursery: trio.Nursery, listeners: list[trio.SocketListener] | None) -> None:
         if listeners is not None:

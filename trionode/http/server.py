@@ -30,7 +30,7 @@ from .message import Request, Response
 from .reader import PeerGone, Reject, RequestReader
 from .timeouts import Sweeper
 
-__all__ = ["HttpLimits", "serve_http", "serve_connection"]
+__all__ = ["HttpConnections", "HttpLimits", "serve_http", "serve_connection"]
 
 App = Callable[[Request], Awaitable[Response]]
 
@@ -92,6 +92,29 @@ class _DateCache:
         return self._line
 
 
+class HttpConnections:
+    """Accepted connections served as HTTP, sharing one date cache and one deadline sweeper.
+
+    `serve` is the per-connection entry point: serve_http hands it every accept; the peer
+    port hands it a connection whose first bytes showed it is HTTP, with those bytes
+    (peer/receiver.py). `run` (the sweeper) must be started first, inside trio.
+    """
+
+    __slots__ = ("_app", "_limits", "_log", "_dates", "_sweeper")
+
+    def __init__(self, app: App, limits: HttpLimits, log: Any) -> None:
+        self._app, self._limits, self._log = app, limits, log
+        self._dates = _DateCache()
+        self._sweeper = Sweeper()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await self._sweeper.run(task_status=task_status)
+
+    async def serve(self, stream: trio.abc.Stream, initial: bytes = b"") -> None:
+        """Serve `stream` until it ends; `initial` = bytes already read from it. Never raises."""
+        await _serve(stream, self._app, self._limits, self._log, self._dates, self._sweeper, initial)
+
+
 async def serve_http(
     listeners: list[trio.SocketListener], app: App, limits: HttpLimits, log: Any,
     *, task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
@@ -100,31 +123,27 @@ async def serve_http(
 
     trio's SocketStream already sets TCP_NODELAY on every accepted connection.
     """
-    dates = _DateCache()
-    sweeper = Sweeper()
-
-    async def handle(stream: trio.SocketStream) -> None:
-        await _serve(stream, app, limits, log, dates, sweeper)
-
+    connections = HttpConnections(app, limits, log)
     async with trio.open_nursery() as nursery:
-        await nursery.start(sweeper.run)
-        await nursery.start(trio.serve_listeners, handle, listeners)
+        await nursery.start(connections.run)
+        await nursery.start(trio.serve_listeners, connections.serve, listeners)
         task_status.started(listeners)
 
 
 async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any) -> None:
     """Serve one connection on its own (tests): with a deadline sweeper of its own."""
-    sweeper = Sweeper()
+    connections = HttpConnections(app, limits, log)
     async with trio.open_nursery() as nursery:
-        await nursery.start(sweeper.run)
-        await _serve(stream, app, limits, log, _DateCache(), sweeper)
+        await nursery.start(connections.run)
+        await connections.serve(stream)
         nursery.cancel_scope.cancel()
 
 
 async def _serve(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any,
-                 dates: _DateCache, sweeper: Sweeper) -> None:
+                 dates: _DateCache, sweeper: Sweeper, initial: bytes = b"") -> None:
     """Serve one connection until it ends; never raises (a bug costs one connection only)."""
     conn = _Connection(stream, app, limits, log, dates, sweeper)
+    conn.reader.buffer = initial  # already here: the first request's deadline starts now
     sweeper.add(conn)
     try:
         await conn.run()

@@ -20,6 +20,8 @@ class PeerLimits:
     backoff_*: reconnect delays d double from min to max; each pause is in [d/2, d) (>= min).
     log_interval: at most one line per event and peer per interval.
     max_inbound: open inbound connections (one live per peer; the rest are handshaking).
+    max_inbound_http: open HTTP connections on the peer port (admin API, joining members),
+      counted apart so that HTTP clients cannot use up the peers' slots.
     """
 
     max_outbox_messages: int = 4096
@@ -35,6 +37,7 @@ class PeerLimits:
     backoff_max: float = 2.0
     log_interval: float = 10.0
     max_inbound: int = 64
+    max_inbound_http: int = 64
 
     def __post_init__(self) -> None:
         for field in fields(self):

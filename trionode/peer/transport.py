@@ -1,27 +1,30 @@
 """PeerTransport: the node's peer edge, an inbound listener plus one sender task per peer.
 
     transport = PeerTransport(local_id, cluster_id, peers, bind_host, log,
-                              deliver, report_unreachable, report_snapshot)
-    await nursery.start(transport.serve, listeners)   # inbound
+                              deliver, report_unreachable, report_snapshot, http_app=app)
+    await nursery.start(transport.serve, listeners)   # inbound: binary peers and HTTP
     await nursery.start(transport.run)                # outbound
     transport.send(ready.messages)                    # from the Ready loop; never blocks
+    transport.set_peers(new_peers)                    # after a membership change is applied
 
 The callbacks are plain functions called from trio tasks (deliver from a connection's
 task; report_* from send() itself or a sender task): they must not block, and should
 queue for the Ready loop rather than step the Raft core in the middle of a Ready.
 Messages are never sent to ourselves or to ids outside `peers`; those are dropped with
-a log line (a bug upstream, not a network condition).
+a log line (a bug upstream, or a member removed a moment ago).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import trio
 
 from .. import wire
+from ..http.message import Request, Response
+from ..http.server import HttpConnections, HttpLimits
 from ..raft.messages import Message
 from .limits import PeerLimits
 from .ratelog import RateLimitedLog
@@ -31,29 +34,41 @@ from .stats import PeerStats
 
 __all__ = ["PeerTransport"]
 
+HttpApp = Callable[[Request], Awaitable[Response]]
+Address = tuple[str, int]
+
 
 class PeerTransport:
-    def __init__(self, local_id: int, cluster_id: int, peers: dict[int, tuple[str, int]],
+    def __init__(self, local_id: int, cluster_id: int, peers: dict[int, Address],
                  bind_host: str, log: Any, deliver: Callable[[Message], None],
                  report_unreachable: Callable[[int], None],
                  report_snapshot: Callable[[int, bool], None], *,
-                 limits: PeerLimits = PeerLimits(), rng: random.Random | None = None) -> None:
-        if local_id <= 0 or local_id in peers or any(peer <= 0 for peer in peers):
-            raise ValueError(f"member ids must be nonzero and peers must exclude {local_id:x}")
+                 limits: PeerLimits = PeerLimits(), rng: random.Random | None = None,
+                 http_app: HttpApp | None = None, http_limits: HttpLimits = HttpLimits()) -> None:
+        if local_id <= 0:
+            raise ValueError("the local member id must be nonzero")
+        self._check(local_id, peers)
         self.local_id, self.cluster_id, self.limits = local_id, cluster_id, limits
+        self.bind_host = bind_host
         self._log = RateLimitedLog(log, trio.current_time, limits.log_interval)
+        self._raw_log = log
         self._report_unreachable = report_unreachable
         self._report_snapshot = report_snapshot
-        rng = rng if rng is not None else random.Random()  # jitter only; never the global one
-        self._stats = {peer: PeerStats() for peer in peers}
-        self._senders = {
-            peer: PeerSender(peer, address, bind_host, self._hello(peer), limits, self._stats[peer],
-                             self._log, random.Random(rng.random()), self._encode, report_unreachable,
-                             report_snapshot)
-            for peer, address in peers.items()
-        }
+        self._rng = rng if rng is not None else random.Random()  # jitter only; never the global one
+        self._http_app, self._http_limits = http_app, http_limits
+        self._stats: dict[int, PeerStats] = {}
+        self._senders: dict[int, PeerSender] = {}
+        self._scopes: dict[int, trio.CancelScope] = {}  # peer -> its sender task, once running
+        self._nursery: trio.Nursery | None = None  # run()'s, for senders added later
         self._inbound = Inbound(local_id, cluster_id, self._stats, limits, self._log, deliver,
                                 lambda: wire.PeerDecoder(local_id, cluster_id, limits.max_frame))
+        for peer, address in peers.items():
+            self._add(peer, address)
+
+    @staticmethod
+    def _check(local_id: int, peers: dict[int, Address]) -> None:
+        if local_id in peers or any(peer <= 0 for peer in peers):
+            raise ValueError(f"member ids must be nonzero and peers must exclude {local_id:x}")
 
     def _encode(self, msg: Message, chunk_size: int) -> list[bytes]:
         return wire.encode_message(msg, chunk_size=chunk_size, max_frame=self.limits.max_frame)
@@ -67,19 +82,79 @@ class PeerTransport:
         """Live counters per peer id (read them, do not keep them across a restart)."""
         return self._stats
 
+    @property
+    def peers(self) -> dict[int, Address]:
+        """The current peers and their addresses (a copy)."""
+        return {peer: sender.address for peer, sender in self._senders.items()}
+
     async def serve(self, listeners: list[trio.SocketListener], *,
                     task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED) -> None:
-        """Accept peer connections on `listeners` until cancelled."""
+        """Accept peer connections (and HTTP, when there is an http_app) until cancelled."""
         async with trio.open_nursery() as nursery:
+            if self._http_app is not None:
+                http = HttpConnections(self._http_app, self._http_limits, self._raw_log)
+                await nursery.start(http.run)
+                self._inbound.http = http.serve
             await nursery.start(trio.serve_listeners, self._inbound.handle, listeners)
             task_status.started(listeners)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """The sender tasks, one per peer, until cancelled."""
+        """The sender tasks, one per peer, until cancelled (set_peers adds and ends some)."""
         async with trio.open_nursery() as nursery:
-            for sender in self._senders.values():
-                nursery.start_soon(sender.run)
-            task_status.started()
+            self._nursery = nursery
+            try:
+                for peer in self._senders:
+                    self._start(peer)
+                task_status.started()
+                await trio.sleep_forever()  # keeps the nursery open for senders added later
+            finally:
+                self._nursery = None
+
+    def set_peers(self, peers: dict[int, Address]) -> None:
+        """Make `peers` the peer set: senders start for new ids and stop for removed ones
+        (their queued messages are dropped), a changed address restarts its sender, and
+        inbound connections are accepted only from the new set. A removed peer's stats
+        go away. Callable before or after `run` started."""
+        self._check(self.local_id, peers)
+        for peer in [p for p in self._senders if p not in peers]:
+            self._remove(peer)
+            self._log.info("peer.removed", peer)
+        for peer, address in peers.items():
+            sender = self._senders.get(peer)
+            if sender is not None and sender.address == tuple(address):
+                continue
+            stats = self._stats.get(peer)
+            if sender is not None:
+                self._remove(peer)
+            self._add(peer, address, stats)
+            self._log.info("peer.added", peer, address=f"{address[0]}:{address[1]}")
+            if self._nursery is not None:
+                self._start(peer)
+
+    def _add(self, peer: int, address: Address, stats: PeerStats | None = None) -> None:
+        self._stats[peer] = stats if stats is not None else PeerStats()
+        self._senders[peer] = PeerSender(
+            peer, tuple(address), self.bind_host, self._hello(peer), self.limits, self._stats[peer],
+            self._log, random.Random(self._rng.random()), self._encode, self._report_unreachable,
+            self._report_snapshot)
+
+    def _remove(self, peer: int) -> None:
+        del self._senders[peer]
+        del self._stats[peer]
+        scope = self._scopes.pop(peer, None)
+        if scope is not None:
+            scope.cancel()
+        self._inbound.forget(peer)
+
+    def _start(self, peer: int) -> None:
+        assert self._nursery is not None
+        scope = self._scopes[peer] = trio.CancelScope()
+        self._nursery.start_soon(self._run_sender, self._senders[peer], scope)
+
+    @staticmethod
+    async def _run_sender(sender: PeerSender, scope: trio.CancelScope) -> None:
+        with scope:  # cancelled by set_peers when the peer leaves (even before it got here)
+            await sender.run()
 
     def send(self, messages: Iterable[Message]) -> None:
         """Queue each message for its peer's sender; never blocks.
