@@ -14,6 +14,31 @@ from dataclasses import dataclass, field
 from trionode.raft import (Entry, HardState, Message, MsgType, ProposalDropped, RaftConfig,
                            RaftCore, Ready, Snapshot)
 
+#: membership change payloads: b"conf v4" (make 4 a voter), b"conf l4" (a learner),
+#: b"conf r4" (remove 4); the app list keeps them, so a snapshot carries the membership
+CONF = b"conf "
+
+
+def is_conf(data: bytes) -> bool:
+    return data.startswith(CONF)
+
+
+def fold_membership(voters: set[int], learners: set[int],
+                    payloads: list[bytes]) -> tuple[set[int], set[int]]:
+    """The membership after applying `payloads` to (voters, learners)."""
+    voters, learners = set(voters), set(learners)
+    for data in payloads:
+        if not is_conf(data):
+            continue
+        kind, member = data[len(CONF):len(CONF) + 1], int(data[len(CONF) + 1:])
+        voters.discard(member)
+        learners.discard(member)
+        if kind == b"v":
+            voters.add(member)
+        elif kind == b"l":
+            learners.add(member)
+    return voters, learners
+
 
 class Disk:
     """What one member persisted; `synced_*` is what survives a crash."""
@@ -70,6 +95,8 @@ class Member:
     core: RaftCore | None = None
     app: list[bytes] = field(default_factory=list)  # applied non-empty payloads, in order
     applied: int = 0
+    #: the membership the app starts from (before any applied change)
+    initial: tuple[set[int], set[int]] = (set(), set())
 
     def start(self) -> None:
         d = self.disk
@@ -79,6 +106,15 @@ class Member:
     def _install(self, snapshot: Snapshot | None) -> None:
         self.app = [p for p in snapshot.data.split(b",") if p] if snapshot else []
         self.applied = snapshot.index if snapshot else 0
+        self._set_membership()
+
+    def membership(self) -> tuple[set[int], set[int]]:
+        return fold_membership(*self.initial, self.app)
+
+    def _set_membership(self) -> None:
+        """What the edge does after a snapshot, at restart, and after applying a change."""
+        assert self.core is not None
+        self.core.set_membership(*self.membership())
 
     def handle(self, rd: Ready, network: list[Message]) -> None:
         """The edge's Ready loop: persist, send, apply, advance (STYLE principle 2)."""
@@ -92,6 +128,8 @@ class Member:
             self.applied = entry.index
             if entry.data:
                 self.app.append(entry.data)
+            if is_conf(entry.data):
+                self._set_membership()  # between ready() and advance(), as replica.py does
         self.core.advance(rd)
 
     def snapshot_at(self, index: int) -> Snapshot:
@@ -111,14 +149,25 @@ class Cluster:
         self.members: dict[int, Member] = {}
         self.network: list[Message] = []
         self.groups: list[set[int]] = []  # a partition: messages only flow within a group
+        self.genesis: tuple[set[int], set[int]] = (set(), set())  # the first membership
 
-    def add(self, count: int, **options: object) -> None:
+    def add(self, count: int, *, learners: tuple[int, ...] = (), **options: object) -> None:
+        """Members 1..count (the voters) plus `learners`, all knowing that membership."""
         ids = tuple(range(1, count + 1))
-        for i in ids:
-            config = RaftConfig(i, ids, rng=random.Random(i), logger=Lines(self.out, i), **options)
-            member = Member(i, config)
-            member.start()
-            self.members[i] = member
+        self.genesis = (set(ids), set(learners))
+        for i in ids + learners:
+            self.spawn(i, ids, learners, **options)
+
+    def spawn(self, i: int, voters: tuple[int, ...] = (), learners: tuple[int, ...] = (),
+              **options: object) -> None:
+        """Start member `i` with an empty log; with the defaults it is in no membership
+        yet (a member added at run time, waiting for the leader's snapshot). Its app starts
+        from the cluster's first membership, as every member's does."""
+        config = RaftConfig(i, voters, learners=learners, rng=random.Random(i),
+                            logger=Lines(self.out, i), is_conf_change=is_conf, **options)
+        member = Member(i, config, initial=self.genesis)
+        member.start()
+        self.members[i] = member
 
     def core(self, i: int) -> RaftCore:
         core = self.members[i].core

@@ -11,11 +11,11 @@ role changes, and the Ready cycle. Role behaviour lives in follower.py, election
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import election, follower, leader, replication
+from . import election, follower, leader, membership, replication
 from .errors import ProposalDropped
 from .log import RaftLog
 from .messages import Entry, HardState, Message, MsgType, Snapshot
@@ -30,25 +30,39 @@ if TYPE_CHECKING:
 __all__ = ["RaftConfig", "RaftCore"]
 
 
+def _never(data: bytes) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class RaftConfig:
+    """The member's settings and its membership at start (set_membership() changes it).
+
+    `peers` are the voters, `learners` the non-voting members (membership.py); this member
+    may be in neither (it then never campaigns). `is_conf_change(data)` tells a membership
+    change entry, which the leader admits one at a time."""
+
     id: int
-    peers: tuple[int, ...]  # every voter, this member included
+    peers: tuple[int, ...]  # the voters
     election_tick: int = 10  # ticks without a leader before campaigning (randomized up to 2x)
     heartbeat_tick: int = 1  # ticks between a leader's heartbeats
     max_inflight: int = 256  # APP messages in flight per follower (REPLICATE state)
     max_msg_entries: int = 512  # entries per APP message
     pre_vote: bool = True  # thesis §9.6
     check_quorum: bool = True  # leader steps down without a live quorum; leader lease for votes
+    learners: tuple[int, ...] = ()
     rng: random.Random = field(kw_only=True)  # the only source of randomness (seeded)
     logger: Any = field(default=None, kw_only=True)  # structlog-like: .info(event, **kv), .debug
+    is_conf_change: Callable[[bytes], bool] = field(default=_never, kw_only=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "peers", tuple(sorted(set(self.peers))))
-        if not 0 < self.id < 1 << 64 or self.id not in self.peers:
-            raise ValueError(f"member id {self.id!r} must be nonzero and among the peers")
-        if 0 in self.peers:
-            raise ValueError("member ids are nonzero")
+        if not isinstance(self.id, int) or not 0 < self.id < 1 << 64:
+            raise ValueError(f"member id {self.id!r} must be a nonzero u64")
+        peers, learners = membership.validate(self.id, self.peers, self.learners)
+        object.__setattr__(self, "peers", peers)
+        object.__setattr__(self, "learners", learners)
+        if not callable(self.is_conf_change):
+            raise ValueError("is_conf_change must be a callable(bytes) -> bool")
         if not 0 < self.heartbeat_tick < self.election_tick:
             raise ValueError("need 0 < heartbeat_tick < election_tick")
         if self.max_inflight < 1 or self.max_msg_entries < 1:
@@ -82,7 +96,7 @@ class RaftCore:
         """Restart from what the storage recovered (or a fresh HardState() and nothing)."""
         self.config = config
         self.id = config.id
-        self.voters = config.peers
+        self.voters, self.learners = config.peers, config.learners
         self.logger = config.logger if config.logger is not None else _Quiet()
         self.log = RaftLog(snapshot, entries)
         self.log.commit_to(hard_state.commit)
@@ -97,6 +111,7 @@ class RaftCore:
         self.read_only = ReadOnly()
         self.pending_reads: list[tuple[int, bytes]] = []  # (from, ctx) until a commit in term
         self.lead_transferee = 0
+        self.pending_conf_index = 0  # leader: the last index that may be a membership change
         self.election_elapsed = self.heartbeat_elapsed = self.randomized_timeout = 0
         self._step_role, self._tick_role = _HANDLERS[Role.FOLLOWER]
         self.become_follower(self.term, 0)
@@ -150,6 +165,26 @@ class RaftCore:
     def transfer_leadership(self, to: int) -> None:
         self.step(Message(MsgType.TRANSFER_LEADER, to=self.id, frm=to))
 
+    def set_membership(self, voters: Collection[int], learners: Collection[int]) -> None:
+        """The membership the edge just applied (a committed change entry, an installed
+        snapshot, or the state recovered at restart). Idempotent.
+
+        Legal at any time the core may be stepped, including between ready() and advance()
+        while the edge applies that Ready's committed entries: it only changes progress,
+        the role (a removed leader or candidate steps down), the commit index (a smaller
+        quorum) and queues messages, all of which go out in the next Ready. It never
+        touches the log's stable or applied marks, which advance() still moves."""
+        voters, learners = membership.validate(self.id, voters, learners)
+        if (voters, learners) == (self.voters, self.learners):
+            return
+        self.voters, self.learners = voters, learners
+        self.logger.info("raft.membership", voters=",".join(f"{p:x}" for p in voters),
+                         learners=",".join(f"{p:x}" for p in learners), role=self.role.value)
+        if self.role is Role.LEADER:
+            membership.leader_changed(self)
+        elif self.role is not Role.FOLLOWER and not self.promotable():
+            self.become_follower(self.term, 0)  # a removed candidate stops campaigning
+
     def compact(self, snapshot: Snapshot) -> None:
         if self.log.compact(snapshot):
             self.logger.info("raft.compacted", index=snapshot.index, term=snapshot.term)
@@ -199,7 +234,7 @@ class RaftCore:
         progress = ({p: pr.view() for p, pr in self.prs.items()}
                     if self.role is Role.LEADER else {})
         return Status(self.id, self.role, self.term, self.lead, self.log.committed,
-                      self.log.applied, self.lead_transferee, progress)
+                      self.log.applied, self.lead_transferee, progress, self.voters, self.learners)
 
     # --- shared by the role modules --------------------------------------------------------
 
@@ -246,6 +281,9 @@ class RaftCore:
         me = self.prs[self.id]
         me.become_replicate()
         me.recent_active = True
+        # Anything in our log past what we applied may be a membership change: admit no
+        # new one until we applied it all (membership.py, one change at a time).
+        self.pending_conf_index = self.log.last_index()
         self.logger.info("raft.became_leader", term=self.term)
         # An empty entry of the new term: committing it commits everything before it and
         # tells the leader what is committed (paper §5.4.2, §8).
@@ -282,7 +320,8 @@ class RaftCore:
         self.lead_transferee = 0
         self.votes = {}
         last = self.log.last_index()
-        self.prs = {p: PeerProgress(0, last + 1, self.config.max_inflight) for p in self.voters}
+        members = sorted({*self.voters, *self.learners, self.id})  # we may be in neither
+        self.prs = {p: PeerProgress(0, last + 1, self.config.max_inflight) for p in members}
         self.prs[self.id].match = self.log.stable
         self.read_only = ReadOnly()
         self.pending_reads = []

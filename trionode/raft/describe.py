@@ -55,6 +55,8 @@ def status(st: Status) -> str:
              f"commit={st.commit} applied={st.applied}"]
     if st.lead_transferee:
         parts.append(f"transferee={st.lead_transferee:x}")
+    if st.learners:  # the voters show in the progress; learners are the news
+        parts.append("learners=" + ",".join(f"{p:x}" for p in st.learners))
     for peer in sorted(st.progress):
         pr = st.progress[peer]
         parts.append(f"{peer:x}:{pr.state.value} match={pr.match} next={pr.next}")

@@ -35,6 +35,7 @@ def hup(r: RaftCore, *, transfer: bool) -> None:
         r.logger.debug("raft.hup_ignored_as_leader", term=r.term)
         return
     if not r.promotable():
+        r.logger.debug("raft.hup_ignored", reason="not a voter", term=r.term)
         return
     campaign(r, pre=r.config.pre_vote and not transfer, transfer=transfer)
 

@@ -15,7 +15,8 @@ from .roles import Role
 if TYPE_CHECKING:
     from .core import RaftCore
 
-__all__ = ["tick", "step", "append_proposals", "self_ack", "handle_read_index"]
+__all__ = ["tick", "step", "append_proposals", "self_ack", "committed", "send_timeout_now",
+           "handle_read_index", "confirm_reads"]
 
 
 def tick(r: RaftCore) -> None:
@@ -24,6 +25,11 @@ def tick(r: RaftCore) -> None:
     if r.election_elapsed >= r.config.election_tick:
         r.election_elapsed = 0
         if r.config.check_quorum and not _check_quorum(r):
+            return
+        if not r.promotable():
+            # Removed while leading and the hand-over did not finish in time: stop leading
+            # anyway; the voters elect a leader among themselves (membership.hand_over).
+            _step_down_removed(r, reason="timeout")
             return
         if r.lead_transferee:
             # The target did not take over within an election timeout: carry on (§3.10).
@@ -62,11 +68,11 @@ def step(r: RaftCore, m: Message) -> None:
             append_proposals(r, [e.data for e in m.entries])
     elif t is MsgType.APP_RESP:
         if replication.handle_append_response(r, m):
-            _committed(r)
+            committed(r)
         pr = r.prs.get(m.frm)
         if (pr is not None and m.frm == r.lead_transferee and not m.reject
                 and pr.match == r.log.last_index()):
-            _send_timeout_now(r, m.frm)
+            send_timeout_now(r, m.frm)
     elif t is MsgType.HEARTBEAT_RESP:
         replication.handle_heartbeat_response(r, m)
         if m.context:
@@ -83,17 +89,34 @@ def step(r: RaftCore, m: Message) -> None:
 
 def append_proposals(r: RaftCore, datas: list[bytes]) -> None:
     last = r.log.last_index()
-    r.log.append([Entry(r.term, last + i, data) for i, data in enumerate(datas, start=1)])
+    entries = []
+    for index, data in enumerate(datas, start=last + 1):
+        if data and r.config.is_conf_change(data):
+            data = _admit_conf_change(r, index, data)
+        entries.append(Entry(r.term, index, data))
+    r.log.append(entries)
     replication.bcast_append(r)
+
+
+def _admit_conf_change(r: RaftCore, index: int, data: bytes) -> bytes:
+    """One membership change at a time (membership.py): while an earlier one may still be
+    unapplied here — anything up to pending_conf_index could be one — a new one becomes an
+    empty entry. Its proposer never sees it applied and times out (etcd does the same)."""
+    if r.pending_conf_index > r.log.applied:
+        r.logger.info("raft.conf_change_refused", index=index, pending=r.pending_conf_index,
+                      applied=r.log.applied)
+        return b""
+    r.pending_conf_index = index
+    return data
 
 
 def self_ack(r: RaftCore) -> None:
     """advance(): our own entries up to `stable` are on disk and count toward a quorum."""
     if r.prs[r.id].maybe_update(r.log.stable) and replication.maybe_commit(r):
-        _committed(r)
+        committed(r)
 
 
-def _committed(r: RaftCore) -> None:
+def committed(r: RaftCore) -> None:
     """The commit index moved: tell the followers, and start reads that were waiting for
     the first commit of this term."""
     if r.pending_reads and r.log.term(r.log.committed) == r.term:
@@ -126,7 +149,7 @@ def _report(r: RaftCore, m: Message) -> None:
 # --- leadership transfer (thesis §3.10) ----------------------------------------------------
 
 def _transfer(r: RaftCore, to: int) -> None:
-    if to == r.id or to not in r.prs:
+    if to == r.id or to not in r.voters:  # a learner cannot be elected
         r.logger.info("raft.transfer_ignored", to=f"{to:x}")
         return
     if r.lead_transferee == to:
@@ -140,14 +163,23 @@ def _transfer(r: RaftCore, to: int) -> None:
     r.logger.info("raft.transfer_started", to=f"{to:x}", match=r.prs[to].match,
                   last=r.log.last_index())
     if r.prs[to].match == r.log.last_index():
-        _send_timeout_now(r, to)
+        send_timeout_now(r, to)
     else:
         replication.send_append(r, to)
 
 
-def _send_timeout_now(r: RaftCore, to: int) -> None:
+def send_timeout_now(r: RaftCore, to: int) -> None:
     r.send(MsgType.TIMEOUT_NOW, to)
     r.logger.info("raft.timeout_now_sent", to=f"{to:x}")
+    if not r.promotable():
+        _step_down_removed(r, reason="handed over")
+
+
+def _step_down_removed(r: RaftCore, *, reason: str) -> None:
+    """A leader that is no longer a voter becomes a follower of its own term; it never
+    campaigns again (election.tick) unless a later membership makes it a voter."""
+    r.logger.info("raft.removed_leader_steps_down", term=r.term, reason=reason)
+    r.become_follower(r.term, 0)
 
 
 # --- ReadIndex (thesis §6.4) ---------------------------------------------------------------
@@ -160,7 +192,7 @@ def handle_read_index(r: RaftCore, frm: int, ctx: bytes) -> None:
         r.pending_reads.append((frm, ctx))
         r.logger.debug("raft.read_deferred", frm=f"{frm:x}", ctx=ctx.hex())
         return
-    if len(r.voters) == 1:
+    if r.voters == (r.id,):
         _answer_read(r, frm, r.log.committed, ctx)  # we are the quorum
         return
     if r.read_only.add(r.log.committed, frm, ctx):
@@ -172,6 +204,11 @@ def _ack_read(r: RaftCore, frm: int, ctx: bytes) -> None:
     acks = r.read_only.ack(frm, ctx)
     if acks is None or vote_result(r.voters, dict.fromkeys(acks, True)) is not VoteResult.WON:
         return
+    confirm_reads(r, ctx)
+
+
+def confirm_reads(r: RaftCore, ctx: bytes) -> None:
+    """A quorum acknowledged the round of `ctx`: answer it and every earlier one."""
     for read in r.read_only.confirm(ctx):
         _answer_read(r, read.frm, read.index, read.ctx)
 

@@ -58,5 +58,9 @@ class ReadOnly:
         del self._order[:upto]
         return released
 
+    def rounds(self) -> list[tuple[bytes, set[int]]]:
+        """Every pending round, oldest first, with the members that acknowledged it."""
+        return [(ctx, self._pending[ctx].acks) for ctx in self._order]
+
     def last_ctx(self) -> bytes | None:
         return self._order[-1] if self._order else None

@@ -67,6 +67,8 @@ class Status:
     applied: int
     lead_transferee: int
     progress: dict[int, Progress] = field(default_factory=dict)  # on the leader only
+    voters: tuple[int, ...] = ()
+    learners: tuple[int, ...] = ()
 
     def describe(self) -> str:
         return describe.status(self)

@@ -53,13 +53,14 @@ def _send_snapshot(r: RaftCore, to: int, pr: PeerProgress) -> bool:
 
 
 def bcast_append(r: RaftCore) -> None:
-    for peer in r.voters:
+    """To every member but us: voters and learners alike (r.prs holds exactly them)."""
+    for peer in r.prs:
         if peer != r.id:
             send_append(r, peer)
 
 
 def bcast_heartbeat(r: RaftCore, ctx: bytes = b"") -> None:
-    for peer in r.voters:
+    for peer in r.prs:
         if peer != r.id:
             # Never tell a follower a commit index past what it is known to hold.
             commit = min(r.prs[peer].match, r.log.committed)
