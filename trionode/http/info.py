@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .. import ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION
+from ..errors import EtcdError
 from ..jsontext import quote
 from ..leaderstats import go_float
 from ..store import Store
@@ -16,9 +17,10 @@ from ..gotime import go_duration, rfc3339nano
 from .message import Response
 
 __all__ = ["InfoNode", "Member", "version", "health", "stats_self", "stats_leader",
-           "stats_store", "members", "members_leader", "machines"]
+           "stats_store", "members", "members_leader", "member_json", "machines", "leader", "peers"]
 
 _JSON = ("Content-Type", "application/json")
+_TEXT = ("Content-Type", "text/plain; charset=utf-8")
 
 
 class Member(Protocol):
@@ -101,7 +103,7 @@ def stats_store(node: InfoNode) -> Response:
 
 
 def members(node: InfoNode) -> Response:
-    items = ",".join(_member_json(m) for m in node.members)
+    items = ",".join(member_json(m) for m in node.members)
     body = f'{{"members":[{items}]}}\n'.encode()
     return Response(200, [_JSON, ("X-Etcd-Cluster-Id", node.cluster_id_hex)], body)
 
@@ -111,7 +113,7 @@ def machines(node: InfoNode) -> Response:
     return Response(200, [("Content-Type", "text/plain; charset=utf-8")], urls.encode())
 
 
-def _member_json(member: Member) -> str:
+def member_json(member: Member) -> str:
     peers = ",".join(quote(u) for u in member.peer_urls)
     clients = ",".join(quote(u) for u in member.client_urls)
     return (f'{{"id":"{member.id:x}","name":{quote(member.name)},'
@@ -123,5 +125,24 @@ def members_leader(node: InfoNode) -> Response:
     if leader is None:
         return Response(503, [_JSON, ("X-Etcd-Cluster-Id", node.cluster_id_hex)],
                         b'{"message":"During election"}')
-    body = (_member_json(leader) + "\n").encode()
+    body = (member_json(leader) + "\n").encode()
     return Response(200, [_JSON, ("X-Etcd-Cluster-Id", node.cluster_id_hex)], body)
+
+
+# --- 0.4's endpoints (v2-spec §4.4): gone in 3.4, kept for 0.4 clients and the tutorial.
+
+def leader(node: InfoNode) -> Response:
+    """/v2/leader: the leader's *peer* URL as plain text (0.4 wrote no newline)."""
+    member = next((m for m in node.members if m.id == node.leader_id), None)
+    if member is None or not member.peer_urls:
+        error = EtcdError(301, "", node.store.index)
+        return Response(error.status, [_JSON], error.to_json())
+    return Response(200, [_TEXT], member.peer_urls[0].encode())
+
+
+def peers(node: InfoNode) -> Response:
+    """/v2/peers: 0.4 routed it to the same handler as /v2/machines, whose list of client
+    URLs put the leader first (0.4 clients take the first entry for the leader)."""
+    ordered = sorted(node.members, key=lambda m: m.id != node.leader_id)  # stable: leader first
+    urls = ", ".join(url for m in ordered for url in m.client_urls)
+    return Response(200, [_TEXT], urls.encode())

@@ -1,0 +1,152 @@
+"""The HTTP app of the peer port: etcd's member list for joiners and the 0.4 admin API.
+
+    GET    /members                   etcd's peer member list; a joining member learns its
+                                      id and the cluster id from it
+    GET    /v2/admin/config           the cluster config (v2-spec §5.2 item 1)
+    PUT    /v2/admin/config           change it through Raft (item 2)
+    GET    /v2/admin/machines[/name]  members by name (items 3-4)
+    DELETE /v2/admin/machines/<name>  remove a member (item 5)
+
+0.4's handlers wrote JSON with Go's json.Encoder (a trailing newline) and set no content
+type, so Go's sniffing made it text/plain; we answer the same. 0.4 redirected changes to
+the leader's peer URL; here the node forwards them through Raft instead, so any member
+answers them itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..clusterconfig import ClusterConfig, ClusterConfigError
+from ..errors import EtcdError, MemberError
+from ..jsontext import quote
+from .info import member_json
+from .message import Request, Response
+from .paths import redirect_for
+
+__all__ = ["AdminNode", "AdminMember", "PeerApp"]
+
+_TEXT = ("Content-Type", "text/plain; charset=utf-8")
+_NOSNIFF = ("X-Content-Type-Options", "nosniff")
+_MACHINES = "/v2/admin/machines"
+_REMOVED_BODY_SIZE = 8  # 0.4 wrote the commit index as a uvarint into 8 bytes
+
+
+class AdminMember(Protocol):
+    id: int
+    name: str
+    peer_urls: Sequence[str]
+    client_urls: Sequence[str]
+    learner: bool
+
+
+class AdminNode(Protocol):
+    name: str
+    member_id: int
+    cluster_id_hex: str
+    members: Sequence[AdminMember]
+    leader_id: int  # 0 = unknown
+
+    def cluster_config(self) -> ClusterConfig: ...
+
+    async def set_cluster_config(self, config: ClusterConfig) -> ClusterConfig: ...
+
+    async def remove_member(self, member_id: int) -> int: ...
+
+
+def _plain(status: int, text: str, *extra: tuple[str, str]) -> Response:
+    """What Go's http.Error writes."""
+    return Response(status, [_TEXT, _NOSNIFF, *extra], f"{text}\n".encode())
+
+
+def _not_allowed(allow: str, *extra: tuple[str, str]) -> Response:
+    return _plain(405, "Method Not Allowed", ("Allow", allow), *extra)
+
+
+_NOT_FOUND = _plain(404, "404 page not found")
+
+
+class PeerApp:
+    """The peer port's application (an async callable Request -> Response)."""
+
+    def __init__(self, node: AdminNode) -> None:
+        self._node = node
+
+    async def __call__(self, request: Request) -> Response:
+        redirect = redirect_for(request.raw_path, request.query, request.method)
+        if redirect is not None:
+            return redirect
+        path, method = request.path, request.method
+        try:
+            if path == "/members":
+                return self._members(method)
+            if path == "/v2/admin/config":
+                return await self._config(method, request.body)
+            if path == _MACHINES:
+                return self._machines() if method == "GET" else _not_allowed("GET")
+            name = path[len(_MACHINES) + 1:] if path.startswith(_MACHINES + "/") else ""
+            if name and "/" not in name:
+                return await self._machine(method, name)
+        except MemberError as exc:
+            return _plain(exc.status, exc.message)
+        except EtcdError as exc:
+            return Response(exc.status, [("Content-Type", "application/json")], exc.to_json())
+        return _NOT_FOUND
+
+    def _members(self, method: str) -> Response:
+        cluster = ("X-Etcd-Cluster-Id", self._node.cluster_id_hex)
+        if method != "GET":
+            return _not_allowed("GET", cluster)  # etcd sets the cluster id before the check
+        items = ",".join(member_json(m) for m in self._node.members)
+        return Response(200, [("Content-Type", "application/json"), cluster], f"[{items}]\n".encode())
+
+    async def _config(self, method: str, body: bytes) -> Response:
+        if method == "GET":
+            config = self._node.cluster_config()
+        elif method == "PUT":
+            try:
+                wanted = self._node.cluster_config().updated(body)
+            except ClusterConfigError as exc:
+                return _plain(500, str(exc))
+            config = await self._node.set_cluster_config(wanted)
+        else:
+            return _not_allowed("GET,PUT")
+        return Response(200, [_TEXT], (config.to_json() + "\n").encode())
+
+    def _machines(self) -> Response:
+        started = sorted((m for m in self._node.members if m.name), key=lambda m: m.name)
+        items = ",".join(self._machine_json(m) for m in started)
+        return Response(200, [_TEXT], f"[{items}]\n".encode())
+
+    async def _machine(self, method: str, name: str) -> Response:
+        member = next((m for m in self._node.members if m.name == name), None)
+        if method == "GET":
+            text = "null" if member is None else self._machine_json(member)
+            return Response(200, [_TEXT], f"{text}\n".encode())
+        if method != "DELETE":
+            return _not_allowed("GET,DELETE")
+        if member is None:
+            return Response(200, [], b"")  # 0.4 swallowed the "not found" error
+        index = await self._node.remove_member(member.id)
+        return Response(200, [("Content-Type", "application/octet-stream")], _uvarint(index))
+
+    def _machine_json(self, member: AdminMember) -> str:
+        if member.learner:
+            state = "standby"
+        else:
+            state = "leader" if member.id == self._node.leader_id else "follower"
+        client = member.client_urls[0] if member.client_urls else ""
+        peer = member.peer_urls[0] if member.peer_urls else ""
+        return (f'{{"name":{quote(member.name)},"state":"{state}",'
+                f'"clientURL":{quote(client)},"peerURL":{quote(peer)}}}')
+
+
+def _uvarint(value: int) -> bytes:
+    """`value` as a protobuf-style uvarint, zero-padded to 0.4's 8 bytes."""
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out).ljust(_REMOVED_BODY_SIZE, b"\0")
