@@ -7,6 +7,8 @@ node.py     RaftCore + disk + state machine + client waits; the Ready loop in th
             order (trionode/replica.py: early messages and applies before the fsync)
 sim.py      virtual clock, event queue, lossy network, partitions, crashes; the quiet period
 chaos.py    what a seed picks: cluster size, knobs, a schedule of client calls and faults
+members.py  membership in the sim's state machine: change payloads, folded over the first
+            membership (a snapshot carries it, as the real node's does)
 
 Replay one seed: TRIONODE_SIM_SEED=<n> python -m pytest tests/sim -k replay
 """

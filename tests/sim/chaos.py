@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from trionode.raft import RaftConfig
 
+from . import members
 from .sim import TICK, NetParams, Sim, SimFailure
 
-__all__ = ["Knobs", "random_run", "nodes_for", "replay_hint"]
+__all__ = ["Knobs", "Chaos", "make_config", "random_run", "nodes_for", "replay_hint"]
 
 
 def nodes_for(seed: int) -> int:
@@ -71,11 +72,12 @@ def make_config(knobs: Knobs):
     def config(node_id: int, peers: tuple[int, ...], rng: random.Random) -> RaftConfig:
         return RaftConfig(id=node_id, peers=peers, election_tick=10, heartbeat_tick=1,
                           max_inflight=knobs.max_inflight, max_msg_entries=knobs.max_msg_entries,
-                          pre_vote=knobs.pre_vote, check_quorum=knobs.check_quorum, rng=rng)
+                          pre_vote=knobs.pre_vote, check_quorum=knobs.check_quorum, rng=rng,
+                          is_conf_change=members.is_conf)
     return config
 
 
-class _Chaos:
+class Chaos:
     """Recurring client and fault events, until the quiet period switches them off."""
 
     def __init__(self, sim: Sim, knobs: Knobs) -> None:
@@ -161,7 +163,7 @@ def random_run(seed: int, trace: int = 60) -> Sim:
     sim = Sim(rng.getrandbits(64), knobs.nodes, name=f"seed {seed} {knobs}",
               replay=replay_hint(seed), config=make_config(knobs), net=knobs.net, trace=trace,
               fsync=knobs.fsync, drift=knobs.drift)
-    chaos = _Chaos(sim, knobs)
+    chaos = Chaos(sim, knobs)
     chaos.start()
     sim.run(knobs.duration)
     chaos.active = False

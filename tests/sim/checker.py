@@ -102,7 +102,7 @@ class History:
                             "applied prefix")
 
     def on_hard_state(self, node: int, log: LogState, prev: HardState, hs: HardState,
-                      is_leader: bool) -> None:
+                      is_leader: bool, voter_sets: list[tuple[int, ...]]) -> None:
         """`log` reads as once the Ready holding `hs` (and entries before it) is written;
         called when the Ready is taken, before its committed entries are applied."""
         if hs.commit > log.last_index:
@@ -110,7 +110,7 @@ class History:
         if hs.commit < prev.commit:
             raise Violation(f"node {node:x} commit went back from {prev.commit} to {hs.commit}")
         for index in range(max(prev.commit, log.snap_index) + 1, hs.commit + 1):
-            self._commit(node, index, log.term_at(index), hs.term, is_leader)
+            self._commit(node, index, log.term_at(index), hs.term, is_leader, voter_sets)
 
     def on_sent_hard_state(self, node: int, hs: HardState) -> None:
         """The Ready holding `hs` is durable: its late messages (votes among them) leave
@@ -149,10 +149,11 @@ class History:
             raise Violation(f"node {node:x} acknowledges entries up to {msg.index} "
                             f"({msg.describe()}) but its fsynced log ends at {durable.last_index}")
 
-    def _commit(self, node: int, index: int, term: int | None, node_term: int, leader: bool) -> None:
+    def _commit(self, node: int, index: int, term: int | None, node_term: int, leader: bool,
+                voter_sets: list[tuple[int, ...]]) -> None:
         known = self.committed.get(index)
         if known is None:
-            self._check_quorum_durable(node, index, term)
+            self._check_quorum_durable(node, index, term, voter_sets)
             # The leader learns of a commit before anyone else (followers hear it from the
             # leader), so the first recorder's term is the committing term when it leads.
             self.committed[index] = (term, node_term)
@@ -162,16 +163,20 @@ class History:
         elif leader and node_term < known[1]:
             self.committed[index] = (term, node_term)
 
-    def _check_quorum_durable(self, node: int, index: int, term: int | None) -> None:
-        """An entry first reported committed must be fsynced on a majority (a snapshot
-        covering it counts): only then can no future leader lack it (§5.4). This is what
-        the leader's own entries counting only after advance() guarantees."""
-        holders = [i for i, disk in self.disks.items()
-                   if disk.durable.term_at(index) == term or index <= disk.durable.snap_index]
-        if len(holders) <= len(self.disks) // 2:
-            raise Violation(f"node {node:x} reports {term}/{index} committed, but only "
-                            f"{','.join(f'{i:x}' for i in holders) or 'no node'} of "
-                            f"{len(self.disks)} have it durable")
+    def _check_quorum_durable(self, node: int, index: int, term: int | None,
+                              voter_sets: list[tuple[int, ...]]) -> None:
+        """An entry first reported committed must be fsynced on a majority of the voters
+        (a snapshot covering it counts): only then can no future leader lack it (§5.4).
+        This is what the leader's own entries counting only after advance() guarantees.
+        The voters are those the reporting node had since its last Ready (a membership
+        change applied meanwhile may have decided the commit, thesis §4.1)."""
+        holders = {i for i, disk in self.disks.items()
+                   if disk.durable.term_at(index) == term or index <= disk.durable.snap_index}
+        if any(len(holders & set(voters)) > len(voters) // 2 for voters in voter_sets if voters):
+            return
+        raise Violation(f"node {node:x} reports {term}/{index} committed, but only "
+                        f"{','.join(f'{i:x}' for i in sorted(holders)) or 'no node'} have it "
+                        f"durable; voters: {' or '.join(str(v) for v in voter_sets)}")
 
     # -- roles --------------------------------------------------------------------------------
     def on_leader(self, node: int, term: int, log: LogState) -> None:

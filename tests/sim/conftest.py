@@ -14,7 +14,7 @@ SHOWN = ("seeds", "steps", "virtual_ms", "elections", "crashes", "restarts", "pa
          "transfers", "compactions", "snapshots_sent", "snapshot_installs", "proposals",
          "proposals_dropped", "acked", "reads", "reads_acked", "messages", "dropped", "duplicated",
          "torn_ops_kept", "async_fsyncs", "log_overwrites", "one_way_cuts", "sent_before_fsync",
-         "applied_before_fsync", "crashes_mid_fsync")
+         "applied_before_fsync", "crashes_mid_fsync", "conf_changes_applied", "empty_node_installs")
 
 
 @pytest.fixture(scope="session")

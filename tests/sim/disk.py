@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from trionode.raft.messages import Entry, HardState, Snapshot
 
-__all__ = ["DiskError", "LogState", "SimDisk"]
+__all__ = ["DiskError", "LogState", "SimDisk", "Written"]
 
 
 class DiskError(AssertionError):
@@ -135,3 +135,42 @@ class SimDisk:
 
     def unsynced(self) -> int:
         return len(self._buffer)
+
+
+class Written:
+    """A node's log as it reads once a Ready is written, without writing it: the real node
+    applies a Ready's committed entries before writing it, and the checker must know the
+    commits (and their entries) by then. Read-only; duck-types LogState for the checker."""
+
+    __slots__ = ("_view", "_rd")
+
+    def __init__(self, view: LogState, rd) -> None:
+        self._view, self._rd = view, rd
+
+    @property
+    def hs(self) -> HardState:
+        return self._rd.hard_state or self._view.hs
+
+    @property
+    def snap(self) -> Snapshot | None:
+        return self._rd.snapshot or self._view.snap
+
+    @property
+    def snap_index(self) -> int:
+        return self._rd.snapshot.index if self._rd.snapshot is not None else self._view.snap_index
+
+    @property
+    def last_index(self) -> int:
+        rd = self._rd
+        if rd.entries:
+            return rd.entries[-1].index  # an append cuts whatever followed its first index
+        return rd.snapshot.index if rd.snapshot is not None else self._view.last_index
+
+    def term_at(self, index: int) -> int | None:
+        rd = self._rd
+        if rd.entries and index >= rd.entries[0].index:
+            offset = index - rd.entries[0].index
+            return rd.entries[offset].term if offset < len(rd.entries) else None
+        if rd.snapshot is not None:
+            return rd.snapshot.term if index == rd.snapshot.index else None
+        return self._view.term_at(index)

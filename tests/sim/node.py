@@ -14,10 +14,11 @@ import random
 from collections.abc import Callable
 
 from trionode.raft import ProposalDropped, RaftConfig, RaftCore, Role
-from trionode.raft.messages import LOCAL_TYPES, Entry, HardState, Message, MsgType, Snapshot
+from trionode.raft.messages import LOCAL_TYPES, Entry, Message, MsgType, Snapshot
 
+from . import members
 from .checker import History, Violation, decode_payloads, encode_payloads
-from .disk import LogState, SimDisk
+from .disk import LogState, SimDisk, Written
 
 __all__ = ["EARLY", "SimNode", "Cluster", "split"]
 
@@ -36,44 +37,6 @@ def split(messages: tuple[Message, ...]) -> tuple[tuple[Message, ...], tuple[Mes
             tuple(m for m in messages if m.type not in EARLY))
 
 
-class _Written:
-    """A node's log as it reads once a Ready is written, without writing it: the real node
-    applies a Ready's committed entries before writing it, and the checker must know the
-    commits (and their entries) by then. Read-only; duck-types LogState for the checker."""
-
-    __slots__ = ("_view", "_rd")
-
-    def __init__(self, view: LogState, rd) -> None:
-        self._view, self._rd = view, rd
-
-    @property
-    def hs(self) -> HardState:
-        return self._rd.hard_state or self._view.hs
-
-    @property
-    def snap(self) -> Snapshot | None:
-        return self._rd.snapshot or self._view.snap
-
-    @property
-    def snap_index(self) -> int:
-        return self._rd.snapshot.index if self._rd.snapshot is not None else self._view.snap_index
-
-    @property
-    def last_index(self) -> int:
-        rd = self._rd
-        if rd.entries:
-            return rd.entries[-1].index  # an append cuts whatever followed its first index
-        return rd.snapshot.index if rd.snapshot is not None else self._view.last_index
-
-    def term_at(self, index: int) -> int | None:
-        rd = self._rd
-        if rd.entries and index >= rd.entries[0].index:
-            offset = index - rd.entries[0].index
-            return rd.entries[offset].term if offset < len(rd.entries) else None
-        if rd.snapshot is not None:
-            return rd.snapshot.term if index == rd.snapshot.index else None
-        return self._view.term_at(index)
-
 #: a Ready loop that never runs dry is a core bug, not a long batch
 _MAX_READIES = 1000
 
@@ -87,6 +50,7 @@ class Cluster:
         self.trace = trace  # the sim's recent events; each Ready goes in as (None, node, ready)
         self.acked: dict[bytes, int] = {}  # acknowledged payload -> its log index
         self.max_acked = 0  # highest log index of an acknowledged write
+        self.ids: set[int] = set()  # every node the sim ever started: who may be sent to
 
 
 class SimNode:
@@ -95,8 +59,9 @@ class SimNode:
                  send: Callable[[Message], None],
                  fsync_delay: Callable[[SimNode, int, object], None] | None = None) -> None:
         self.id = node_id
-        self.peers = peers
+        self.first: members.Members = (peers, ())  # the membership every app starts from
         self.cluster = cluster
+        cluster.ids.add(node_id)
         self._make_config = make_config
         self._send = send
         self.fsync_delay = fsync_delay  # None: every fsync completes at once
@@ -115,6 +80,10 @@ class SimNode:
         self.applied = 0
         self.applied_term = 0
         self.payloads: list[bytes] = []
+        self.members = self.first  # as the applied payloads say (members.fold)
+        # The voter sets the core had since the last Ready was taken: the commit index a
+        # Ready reports was decided by a majority of one of them (checker._commit).
+        self.voter_sets: list[tuple[int, ...]] = []
         self.pending_props: dict[bytes, None] = {}
         self.pending_reads: dict[bytes, int] = {}  # ctx -> max acked index when issued
         self.read_states: list[tuple[int, bytes]] = []
@@ -138,6 +107,7 @@ class SimNode:
         self.commit = max(d.hs.commit, d.snap_index)
         config = self._make_config(self.id, random.Random(rng.getrandbits(64)))
         self.core = RaftCore(config, d.hs, d.snap, list(d.ents))
+        self._set_members(members.fold(self.first, self.payloads))  # as the edge at restart
         self.drain()
 
     def crash(self, rng: random.Random, torn: bool) -> None:
@@ -266,7 +236,7 @@ class SimNode:
     def _send_all(self, messages) -> None:
         history, durable = self.cluster.history, self.disk.durable
         for msg in messages:
-            if msg.frm != self.id or msg.to == self.id or msg.to not in self.peers \
+            if msg.frm != self.id or msg.to == self.id or msg.to not in self.cluster.ids \
                     or msg.type in LOCAL_TYPES:
                 raise Violation(f"node {self.id:x} sends a bad message: {msg.describe()}")
             history.on_send(self.id, msg, durable)
@@ -277,19 +247,21 @@ class SimNode:
         on it (it applies before it writes): log matching for the new entries, commits,
         leadership. The checks see the log as it reads once `rd` is written."""
         view, history = self.disk.view, self.cluster.history
-        after = _Written(view, rd)
+        after = Written(view, rd)
         if rd.soft_state is not None:
             self.role = rd.soft_state.role
         if rd.entries:
             base = view if rd.snapshot is None else LogState(view.hs, rd.snapshot, [])
             history.on_entries(self.id, base, rd.entries)
         if rd.hard_state is not None:
-            history.on_hard_state(self.id, after, view.hs, rd.hard_state, self.role is Role.LEADER)
+            history.on_hard_state(self.id, after, view.hs, rd.hard_state, self.role is Role.LEADER,
+                                  self.voter_sets)
             self.commit = max(self.commit, rd.hard_state.commit)
         if rd.snapshot is not None:
             self.commit = max(self.commit, rd.snapshot.index)
         if rd.soft_state is not None and self.role is Role.LEADER:
             self._became_leader(after.hs.term, after)
+        self.voter_sets = [self.core.voters]
 
     def _persist(self, rd) -> None:
         """Step 3: write (buffered; durable at the fsync) the snapshot, entries, hard state."""
@@ -308,9 +280,12 @@ class SimNode:
             raise Violation(f"node {self.id:x} installs snapshot {snap.term}/{snap.index} below "
                             f"its applied index {self.applied}")
         self.cluster.history.on_snapshot(self.id, snap)
+        if self.applied == 0:  # a new member (or one whose disk was empty) catching up
+            self.cluster.stats["empty_node_installs"] += 1
         self.applied, self.applied_term = snap.index, snap.term
         self.payloads = decode_payloads(snap.data)
         self.cluster.stats["snapshot_installs"] += 1
+        self._set_members(members.fold(self.first, self.payloads))
 
     def _apply_committed(self, rd) -> None:
         for entry in rd.committed:
@@ -338,11 +313,28 @@ class SimNode:
         self.applied, self.applied_term = e.index, e.term
         if e.data:
             self.payloads.append(e.data)
+            if members.is_conf(e.data):
+                self._conf_change(e.data)
             if e.data in self.pending_props:
                 del self.pending_props[e.data]
                 self.cluster.acked[e.data] = e.index
                 self.cluster.max_acked = max(self.cluster.max_acked, e.index)
                 self.cluster.stats["acked"] += 1
+
+    def _conf_change(self, data: bytes) -> None:
+        """Applied a membership change: tell the core (between ready() and advance(), as
+        the real node does), and after an add snapshot at once -- the new member's empty
+        log is then behind the leader's first index, so it is sent the snapshot, which
+        carries the membership (as the real node does, see contracts-membership.md)."""
+        self._set_members(members.apply_change(self.members, data))
+        self.cluster.stats["conf_changes_applied"] += 1
+        if members.is_add(data):
+            self.snapshot_due = True
+
+    def _set_members(self, new: members.Members) -> None:
+        self.members = new
+        self.core.set_membership(*new)
+        self.voter_sets.append(self.core.voters)
 
     def _serve_reads(self) -> None:
         waiting = []

@@ -67,12 +67,11 @@ class Sim:
         self.groups: dict[int, int] = dict.fromkeys(ids, 0)  # partition: same group = can talk
         self.cut: set[tuple[int, int]] = set()  # one-way link failures (frm, to)
         self.fsync = fsync  # latency range of an asynchronous fsync; None = synchronous
-        later = self._fsync_later if fsync is not None else None
-        self.nodes: dict[int, SimNode] = {
-            i: SimNode(i, ids, self.cluster, lambda nid, rng: config(nid, ids, rng), self._send,
-                       later)
-            for i in ids}
-        self.tick_every = {i: TICK + self.rng.randint(-drift, drift) for i in ids}
+        self._config, self._drift, self._first = config, drift, ids
+        self.nodes: dict[int, SimNode] = {}
+        self.tick_every: dict[int, int] = {}
+        for i in ids:
+            self._new_node(i, ids)
         self._client_ids = itertools.count(1)
         for node in self.nodes.values():
             self._guard(f"start {node.id:x}", self._start, node)
@@ -123,6 +122,28 @@ class Sim:
         raise SimFailure(self.report(what))
 
     # -- nodes --------------------------------------------------------------------------------
+    def _new_node(self, i: int, peers: tuple[int, ...]) -> SimNode:
+        later = self._fsync_later if self.fsync is not None else None
+        node = self.nodes[i] = SimNode(i, self._first, self.cluster,
+                                       lambda nid, rng: self._config(nid, peers, rng), self._send,
+                                       later)
+        self.tick_every[i] = TICK + self.rng.randint(-self._drift, self._drift)
+        self.groups.setdefault(i, 0)
+        return node
+
+    def spawn(self, node_id: int) -> None:
+        """Start a new member with an empty disk and no membership of its own (peers=()):
+        it waits, never campaigning, until the leader sends it the snapshot."""
+        assert node_id not in self.nodes
+        self.note(f"spawn {node_id:x}")
+        self._guard(f"start {node_id:x}", self._start, self._new_node(node_id, ()))
+
+    def members(self) -> set[int]:
+        """Voters and learners as the most advanced up node has applied them."""
+        up = [self.nodes[i] for i in self.up_ids()] or list(self.nodes.values())
+        voters, learners = max(up, key=lambda n: n.applied).members
+        return {*voters, *learners}
+
     def _start(self, node: SimNode) -> None:
         node.start(self.rng)
         self.at(self.rng.randint(1, self.tick_every[node.id]), f"tick {node.id:x}", self._tick,
@@ -169,11 +190,11 @@ class Sim:
         return best[1] if best else None
 
     # -- clients ------------------------------------------------------------------------------
-    def propose(self, node_id: int) -> bytes | None:
+    def propose(self, node_id: int, data: bytes | None = None) -> bytes | None:
         node = self.nodes[node_id]
         if not node.up:
             return None
-        data = b"p%d" % next(self._client_ids)
+        data = data or b"p%d" % next(self._client_ids)
         ok = node.propose(data)
         self.note(f"propose {data.decode()} at {node_id:x}: {'taken' if ok else 'dropped'}")
         return data if ok else None
@@ -287,12 +308,17 @@ class Sim:
             if self.now >= give_up or self._progress() == progress:
                 self._no_convergence(limit)
             progress = self._progress()
-        for node in self.nodes.values():
+        for node in self._member_nodes():
             have = set(node.payloads)
             missing = [d for d in self.cluster.acked if d not in have]
             if missing:
                 self.fail(f"durability: node {node.id:x} lacks acknowledged writes {missing[:5]} "
                           f"({len(missing)} in all)")
+
+    def _member_nodes(self) -> list[SimNode]:
+        """The nodes the quiet period checks: removed ones stop hearing from the leader."""
+        members = self.members()
+        return [n for i, n in self.nodes.items() if i in members]
 
     def _progress(self) -> int:
         return sum(n.applied for n in self.nodes.values())
@@ -305,7 +331,7 @@ class Sim:
                       for n in self.nodes.values()) + f"; max acked index {self.cluster.max_acked}")
 
     def _settled(self) -> bool:
-        nodes = list(self.nodes.values())
+        nodes = self._member_nodes()
         if not all(n.up for n in nodes):
             return False
         applied = nodes[0].applied
