@@ -5,7 +5,8 @@ Two flag dialects land on the same Config (v2-spec §6):
 * etcd 0.4 flags (`-addr`, `-peer-addr`, `-peers`, ...) as the 0.4 tutorial and CoreOS
   cloud-config (§6.3) use them.
 As in Go's flag package, a flag takes one or two dashes, `-x=v` or `-x v`, last one wins.
-Each flag also reads ETCD_<UPPER_SNAKE_NAME>. Flags win over the environment, for the whole
+Each flag also reads ETCD_<UPPER_SNAKE_NAME>, and a key of --config-file (configfile.py).
+Flags win over the environment, which wins over the file (0.4's order), for the whole
 target: `--advertise-client-urls` also hides ETCD_ADDR. [3.4 exits when a flag shadows the
 environment; 0.4 and 2.x let the flag win. So do we, with a warning.]
 A Config is validated when it is constructed: a Config that exists is legal (STYLE §5).
@@ -19,6 +20,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple
 
 from . import ETCD_SERVER_VERSION, __version__
+from .configfile import load_config_file
+from .configvalues import (CLIENT_URLS, PEER_URLS, Url, bind, cluster, fallback, host_port,
+                           items, to_bool, to_float, to_int, url_list)
 from .errors import ConfigError
 from .jsontext import quote
 
@@ -26,6 +30,9 @@ __all__ = ["Config", "HttpSettings", "InfoRequested", "Url", "parse_config", "us
 
 MAX_ELECTION_MS = 50_000  # etcd's upper bound for --election-timeout
 LOG_LEVELS = ("debug", "info", "warn", "error")
+# 0.4's floors for the cluster config (server/cluster_config.go MinActiveSize etc.); a flag
+# below one is raised to it with a warning, as 0.4 did.
+MINIMUMS = {"active_size": 3, "remove_delay_s": 2.0, "sync_interval_s": 1.0}
 
 
 class InfoRequested(Exception):
@@ -34,60 +41,6 @@ class InfoRequested(Exception):
     @property
     def text(self) -> str:
         return str(self.args[0])
-
-
-def _split_host_port(text: str) -> tuple[str, int]:
-    if text.startswith("["):  # IPv6 literal: [::1]:2379
-        host, sep, port = text[1:].partition("]:")
-    else:
-        host, sep, port = text.rpartition(":")
-        sep = "" if ":" in host else sep
-    if not sep or not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
-        raise ConfigError(f'address does not have the form "host:port": {text}')
-    return host, int(port)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Url:
-    """An http(s)://host:port URL with no path, as etcd requires for every member URL."""
-
-    scheme: str
-    host: str
-    port: int  # 0 asks the OS for a free port (listen URLs; tests rely on it)
-
-    def __post_init__(self) -> None:
-        if self.scheme not in ("http", "https"):
-            raise ConfigError(f"URL scheme must be http or https: {self.scheme}")
-        if not self.host or any(c.isspace() or c in "/?#@[]" for c in self.host):
-            raise ConfigError(f"bad host in URL: {self.host!r}")
-        if not 0 <= self.port <= 65535:
-            raise ConfigError(f"port out of range: {self.port}")
-
-    @classmethod
-    def parse(cls, text: str) -> Url:
-        scheme, sep, rest = text.partition("://")
-        if not sep or scheme.lower() not in ("http", "https"):
-            raise ConfigError(f"URL scheme must be http or https: {text}")
-        if any(c in rest for c in "/?#@"):
-            raise ConfigError(f"URL must not contain a path or user info: {text}")
-        return cls(scheme.lower(), *_split_host_port(rest))
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
-
-
-def _items(raw: str) -> list[str]:
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def _url_list(raw: str) -> tuple[Url, ...]:
-    return tuple(Url.parse(item) for item in _items(raw))
-
-
-# 2.x also listened on, and advertised, the legacy 0.4 client port 4001.
-_CLIENT_URLS = "http://127.0.0.1:2379,http://127.0.0.1:4001"
-_PEER_URLS = "http://127.0.0.1:2380"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,15 +66,16 @@ class Config:
 
     name: str = "default"
     data_dir: pathlib.Path = None  # type: ignore[assignment]  # None -> Path(f"{name}.etcd")
-    listen_client_urls: tuple[Url, ...] = _url_list(_CLIENT_URLS)
-    advertise_client_urls: tuple[Url, ...] = _url_list(_CLIENT_URLS)
-    listen_peer_urls: tuple[Url, ...] = _url_list(_PEER_URLS)
-    initial_advertise_peer_urls: tuple[Url, ...] = _url_list(_PEER_URLS)
+    listen_client_urls: tuple[Url, ...] = url_list(CLIENT_URLS)
+    advertise_client_urls: tuple[Url, ...] = url_list(CLIENT_URLS)
+    listen_peer_urls: tuple[Url, ...] = url_list(PEER_URLS)
+    initial_advertise_peer_urls: tuple[Url, ...] = url_list(PEER_URLS)
     # () -> this member alone: (name, url) for each initial advertise peer URL.
     initial_cluster: tuple[tuple[str, Url], ...] = ()
     initial_cluster_state: Literal["new", "existing"] = "new"
     initial_cluster_token: str = "etcd-cluster"
     discovery: str | None = None
+    discovery_service: bool = False  # serve /new and /<token> (http/discovery_service.py)
     snapshot_count: int = 10_000  # 2.x default (3.4 raised it to 100000); entries per snapshot
     heartbeat_interval_ms: int = 100
     election_timeout_ms: int = 1000
@@ -130,6 +84,11 @@ class Config:
     log_level: str = "info"
     cors: tuple[str, ...] = ("*",)
     peers: tuple[str, ...] = ()  # 0.4 -peers, normalised to http://host:port
+    # 0.4's cluster config, the initial /_etcd/config (v2-spec §5.2): voters wanted, seconds
+    # before an unreachable voter is removed, seconds between a standby's syncs.
+    active_size: int = 9
+    remove_delay_s: float = 1800.0
+    sync_interval_s: float = 5.0
     http: HttpSettings = HttpSettings()
 
     def __post_init__(self) -> None:
@@ -169,6 +128,9 @@ class Config:
                 raise ConfigError(f"--{flag} must be >0 (set to {value})")
         if any(not origin for origin in self.cors):
             raise ConfigError("--cors: empty origin")
+        for field, minimum in MINIMUMS.items():
+            if getattr(self, field) < minimum:
+                raise ConfigError(f"{field} must be at least {minimum}")
         self._validate_timing()
 
     def _validate_timing(self) -> None:
@@ -187,37 +149,6 @@ class Config:
 def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"--{flag} must be one of {', '.join(choices)} (set to {value!r})")
-
-
-# --- value converters: raw text -> value, ConfigError(reason) when the text is bad ---------
-
-def _int(raw: str) -> int:
-    digits = raw.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):
-        raise ConfigError("not an integer")
-    return int(raw)
-
-
-def _cluster(raw: str) -> tuple[tuple[str, Url], ...]:
-    members = []
-    for item in _items(raw):
-        name, sep, url = item.partition("=")
-        if not sep:
-            raise ConfigError(f"expected name=url, got {item!r}")
-        members.append((name, Url.parse(url)))
-    return tuple(members)
-
-
-def _host_port(raw: str) -> Url:
-    """0.4's host:port (a full http://host:port is accepted too)."""
-    return Url.parse(raw if "://" in raw else f"http://{raw}")
-
-
-def _bind(raw: str) -> tuple[str, int | None]:
-    """0.4's bind address: host:port, or a bare host that takes its port from -addr."""
-    bare = raw.startswith("[") and raw.endswith("]") or ":" not in raw
-    url = _host_port(f"{raw}:0" if bare else raw)
-    return url.host, None if bare else url.port
 
 
 class Flag(NamedTuple):
@@ -241,38 +172,50 @@ _ADVERTISE_HELP = "Client URLs advertised to clients; required with --listen-cli
 FLAGS: tuple[Flag, ...] = (
     Flag("name", str, "default", "Human-readable name for this member."),
     Flag("data-dir", str, "${name}.etcd", "Path to the data directory."),
-    Flag("listen-client-urls", _url_list, _CLIENT_URLS, "URLs to listen on for client traffic."),
-    Flag("advertise-client-urls", _url_list, _CLIENT_URLS, _ADVERTISE_HELP),
-    Flag("listen-peer-urls", _url_list, _PEER_URLS, "URLs to listen on for peers."),
-    Flag("initial-advertise-peer-urls", _url_list, _PEER_URLS,
+    Flag("listen-client-urls", url_list, CLIENT_URLS, "URLs to listen on for client traffic."),
+    Flag("advertise-client-urls", url_list, CLIENT_URLS, _ADVERTISE_HELP),
+    Flag("listen-peer-urls", url_list, PEER_URLS, "URLs to listen on for peers."),
+    Flag("initial-advertise-peer-urls", url_list, PEER_URLS,
          "This member's peer URLs, advertised to the rest of the cluster."),
-    Flag("initial-cluster", _cluster, "${name}=<each initial advertise peer URL>",
+    Flag("initial-cluster", cluster, "${name}=<each initial advertise peer URL>",
          "Initial cluster for bootstrapping: name=url,..."),
     Flag("initial-cluster-state", str, "new", "Initial cluster state ('new' or 'existing')."),
     Flag("initial-cluster-token", str, "etcd-cluster", "Initial cluster token for bootstrap."),
     Flag("discovery", lambda raw: raw or None, "", "Discovery URL used to bootstrap the cluster."),
-    Flag("snapshot-count", _int, "10000", "Committed entries between snapshots (2.x default)."),
-    Flag("heartbeat-interval", _int, "100", "Heartbeat interval in milliseconds."),
-    Flag("election-timeout", _int, "1000",
+    Flag("discovery-fallback", fallback, "exit",
+         "When discovery fails: 'exit' (the only choice; there is no proxy mode)."),
+    Flag("enable-discovery-service", to_bool, "false",
+         "Also serve a discovery service: /new?size=N issues discovery URLs."),
+    Flag("config-file", str, "", "YAML file of flag values (keys: flag names without dashes; "
+         "a CoreOS cloud-config's 'coreos: etcd:' works too)."),
+    Flag("snapshot-count", to_int, "10000", "Committed entries between snapshots (2.x default)."),
+    Flag("heartbeat-interval", to_int, "100", "Heartbeat interval in milliseconds."),
+    Flag("election-timeout", to_int, "1000",
          "Election timeout in milliseconds: at least 5 heartbeats, at most 50000."),
-    Flag("cors", lambda raw: tuple(_items(raw)), "*", "Allowed CORS origins, comma-separated."),
-    Flag("max-history", _int, "1000", "Events kept for watches that give a waitIndex."),
+    Flag("cors", lambda raw: tuple(items(raw)), "*", "Allowed CORS origins, comma-separated."),
+    Flag("max-history", to_int, "1000", "Events kept for watches that give a waitIndex."),
     Flag("log-format", str, "text", "Log lines on stderr: 'text' (key=value) or 'json'."),
     Flag("log-level", str, "info", "Log level: debug, info, warn or error."),
-    Flag("addr", _host_port, "127.0.0.1:4001", "[0.4] Advertised client host:port, also "
+    Flag("addr", host_port, "127.0.0.1:4001", "[0.4] Advertised client host:port, also "
          "listened on unless -bind-addr.", True, "advertise-client-urls"),
-    Flag("bind-addr", _bind, "-addr", "[0.4] Client listen host[:port] (port from -addr).",
+    Flag("bind-addr", bind, "-addr", "[0.4] Client listen host[:port] (port from -addr).",
          True, "listen-client-urls"),
-    Flag("peer-addr", _host_port, "127.0.0.1:2380", "[0.4] Advertised peer host:port, also "
+    Flag("peer-addr", host_port, "127.0.0.1:2380", "[0.4] Advertised peer host:port, also "
          "listened on unless -peer-bind-addr.", True, "initial-advertise-peer-urls"),
-    Flag("peer-bind-addr", _bind, "-peer-addr", "[0.4] Peer listen host[:port] (port from "
+    Flag("peer-bind-addr", bind, "-peer-addr", "[0.4] Peer listen host[:port] (port from "
          "-peer-addr).", True, "listen-peer-urls"),
-    Flag("peers", lambda raw: tuple(str(_host_port(item)) for item in _items(raw)), "",
+    Flag("peers", lambda raw: tuple(str(host_port(item)) for item in items(raw)), "",
          "[0.4] Peers to join: host:port,...", True),
-    Flag("peer-heartbeat-interval", _int, "100", "[0.4] --heartbeat-interval.", True,
+    Flag("peer-heartbeat-interval", to_int, "100", "[0.4] --heartbeat-interval.", True,
          "heartbeat-interval"),
-    Flag("peer-election-timeout", _int, "1000", "[0.4] --election-timeout.", True,
+    Flag("peer-election-timeout", to_int, "1000", "[0.4] --election-timeout.", True,
          "election-timeout"),
+    Flag("cluster-active-size", to_int, "9", "[0.4] Voting members wanted (at least 3); "
+         "more machines join as standbys.", True),
+    Flag("cluster-remove-delay", to_float, "1800", "[0.4] Seconds before an unreachable "
+         "voter is removed (at least 2).", True),
+    Flag("cluster-sync-interval", to_float, "5", "[0.4] Seconds between a standby's syncs "
+         "(at least 1).", True),
 )
 _BY_NAME = {flag.name: flag for flag in FLAGS}
 # 0.4 read ETCD_SNAPSHOTCOUNT, not ETCD_SNAPSHOT_COUNT (v2-spec §6.1).
@@ -283,7 +226,8 @@ def usage() -> str:
     lines = ["Usage: trionode [flags]    Start a trionode (etcd v2 API) server.", "",
              "  -h | --help    Show this help.", "  --version      Show the version.", "",
              "Flags take one or two dashes: '-flag value' or '-flag=value'. Each can also be",
-             "set with the environment variable shown; flags win over the environment.", ""]
+             "set with the environment variable shown, or as a key of --config-file.",
+             "Flags win over the environment, which wins over the config file.", ""]
     for flag in FLAGS:
         lines.append(f"  {flag.shown} '{flag.default}'    [{flag.env}]")
         lines.append(f"      {flag.help}")
@@ -311,7 +255,9 @@ def _scan_argv(argv: list[str]) -> dict[str, str]:
             raise InfoRequested(f"trionode {__version__} (etcd API {ETCD_SERVER_VERSION})\n")
         if name not in _BY_NAME:
             raise ConfigError(f"flag provided but not defined: {token.partition('=')[0]}")
-        if not eq:
+        if not eq and _BY_NAME[name].convert is to_bool:
+            value = "true"  # a Go bool flag: bare means true, a value needs "="
+        elif not eq:
             if i == len(argv):
                 raise ConfigError(f"flag needs an argument: {token}")
             value, i = argv[i], i + 1
@@ -343,18 +289,46 @@ def _convert(raw: dict[str, str], source: dict[str, str]) -> dict[str, Any]:
     return values
 
 
+def _scan_file(path: str | None, shadowed: set[str],
+               warn: Callable[[str], None]) -> dict[str, str]:
+    if not path:
+        return {}
+    found = load_config_file(path, _BY_NAME.keys() - {"config-file"})
+    for name in [name for name in found if (_BY_NAME[name].target or name) in shadowed]:
+        warn(f"key {name} of config file {path} is shadowed by a flag or environment variable")
+        del found[name]
+    return found
+
+
+def _targets(names: dict[str, str]) -> set[str]:
+    return {_BY_NAME[name].target or name for name in names}
+
+
 def parse_config(argv: list[str], environ: Mapping[str, str],
                  warn: Callable[[str], None] = lambda message: None) -> Config:
-    """Flags and environment -> Config. Pure: warnings go to `warn`, errors are ConfigError,
-    -h/--help and --version raise InfoRequested."""
+    """Flags, environment and --config-file -> Config. Reads only the config file: warnings
+    go to `warn`, errors are ConfigError, -h/--help and --version raise InfoRequested."""
     from_argv = _scan_argv(list(argv))
-    shadowed = {_BY_NAME[name].target or name for name in from_argv}
-    from_env = _scan_environ(environ, shadowed, warn)
-    source = {name: f"flag {_BY_NAME[name].shown}" for name in from_argv}
+    from_env = _scan_environ(environ, _targets(from_argv), warn)
+    path = from_argv.get("config-file", from_env.get("config-file"))
+    from_file = _scan_file(path, _targets(from_argv) | _targets(from_env), warn)
+    source = {name: f"key {name} of config file {path}" for name in from_file}
     source |= {name: f"environment variable {_BY_NAME[name].env}" for name in from_env}
-    values = _convert(from_env | from_argv, source)
+    source |= {name: f"flag {_BY_NAME[name].shown}" for name in from_argv}
+    values = _convert(from_file | from_env | from_argv, source)
     _check_conflicts(values, source)
-    return _build(values)
+    return _build(_clamped(values, source, warn))
+
+
+def _clamped(values: dict[str, Any], source: dict[str, str],
+             warn: Callable[[str], None]) -> dict[str, Any]:
+    """0.4 raised a cluster config value below its floor to the floor, with a warning."""
+    for name, field in _FIELD.items():
+        minimum = MINIMUMS.get(field)
+        if minimum is not None and name in values and values[name] < minimum:
+            warn(f"{source[name]}: {values[name]} is below the minimum; using {minimum}")
+            values[name] = minimum
+    return values
 
 
 def _check_conflicts(values: dict[str, Any], source: dict[str, str]) -> None:
@@ -372,7 +346,7 @@ def _check_conflicts(values: dict[str, Any], source: dict[str, str]) -> None:
 
 def _build(values: dict[str, Any]) -> Config:
     kwargs = {_FIELD.get(name, name.replace("-", "_")): value for name, value in values.items()
-              if name in _FIELD or not _BY_NAME[name].legacy}
+              if name in _FIELD or not (_BY_NAME[name].legacy or name in _NOT_FIELDS)}
     _apply_addr(kwargs, values, "addr", "bind-addr", 4001, "client")
     _apply_addr(kwargs, values, "peer-addr", "peer-bind-addr", 2380, "peer")
     return Config(**kwargs)
@@ -380,7 +354,12 @@ def _build(values: dict[str, Any]) -> Config:
 
 _FIELD = {"heartbeat-interval": "heartbeat_interval_ms", "election-timeout": "election_timeout_ms",
           "peer-heartbeat-interval": "heartbeat_interval_ms", "peers": "peers",
-          "peer-election-timeout": "election_timeout_ms"}  # where it isn't the snake-case name
+          "peer-election-timeout": "election_timeout_ms",
+          "enable-discovery-service": "discovery_service", "cluster-active-size": "active_size",
+          "cluster-remove-delay": "remove_delay_s", "cluster-sync-interval": "sync_interval_s",
+          }  # where it isn't the snake-case name
+# Checked, then used up: the file is read above, and 'exit' is the only fallback.
+_NOT_FIELDS = frozenset({"config-file", "discovery-fallback"})
 
 
 def _apply_addr(kwargs: dict[str, Any], values: dict[str, Any], addr: str, bind: str,
@@ -395,7 +374,7 @@ def _apply_addr(kwargs: dict[str, Any], values: dict[str, Any], addr: str, bind:
         kwargs[advertise_field] = (url,)
     if bind in values:
         host, port = values[bind]
-        fallback = url.port if url is not None else default_port
-        kwargs[listen_field] = (Url("http", host, fallback if port is None else port),)
+        inherited = url.port if url is not None else default_port
+        kwargs[listen_field] = (Url("http", host, inherited if port is None else port),)
     elif url is not None and listen_field not in kwargs:
         kwargs[listen_field] = (url,)
