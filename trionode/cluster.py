@@ -49,10 +49,15 @@ class Change:
     member: Member
 
 
-def publish_command(member_id: int, name: str, client_urls: Iterable[str]) -> Command:
-    """The log entry that makes a member's name and client URLs known to all."""
-    attributes = json.dumps({"name": name, "clientURLs": list(client_urls)}, separators=(",", ":"))
-    return Command(Op.PUBLISH, f"/{member_id:x}", attributes)
+def publish_command(member_id: int, name: str, client_urls: Iterable[str],
+                    cluster_config: str | None = None) -> Command:
+    """The log entry that makes a member's name and client URLs known to all. It also
+    carries the member's cluster config (activeSize...) as JSON: the first member to
+    publish sets it, as 0.4's first peer did (see statemachine.py)."""
+    attributes: dict[str, object] = {"name": name, "clientURLs": list(client_urls)}
+    if cluster_config is not None:
+        attributes["clusterConfig"] = cluster_config
+    return Command(Op.PUBLISH, f"/{member_id:x}", json.dumps(attributes, separators=(",", ":")))
 
 
 def change_command(action: Action, member_id: int, peer_urls: Iterable[str] = (),

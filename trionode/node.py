@@ -18,18 +18,24 @@ from typing import Any
 
 import trio
 
+from .bootstrap import Bootstrap, cluster_token, plan, recorded
 from .cluster import Member, Membership, publish_command
+from .clusterconfig import ClusterConfig
 from .commands import Command, Op
 from .config import Config
 from .errors import ConfigError, EtcdError, ListenError
 from .http import HttpLimits, serve_http
+from .http.admin import PeerApp
 from .http.app import ClientApp
 from .leaderstats import FollowerStats
+from .payload import is_conf_change
 from .peer import PeerTransport
 from .raft import Message, MsgType, RaftConfig, RaftCore, Role
+from .reconfig import Reconfig
 from .replica import Replica, tick_forever
+from .standbys import keep_membership
 from .statemachine import StateMachine
-from .storage import DataDir, Recovered, Storage, member_id_for
+from .storage import DataDir, Recovered, Storage
 from .store import Event, Store
 
 __all__ = ["serve", "Node"]
@@ -54,6 +60,8 @@ class Node:
         self.clock = clock
         self.start_ns = clock()
         self.replica = replica
+        self.reconfig = Reconfig(replica, cluster_token(config), ClusterConfig(
+            config.active_size, config.remove_delay_s, config.sync_interval_s))
 
     @property
     def store(self) -> Store:
@@ -62,6 +70,30 @@ class Node:
     @property
     def members(self) -> list[Member]:
         return self.replica.machine.membership.members
+
+    @property
+    def is_leader(self) -> bool:
+        return self.replica.is_leader
+
+    @property
+    def leader_peer_url(self) -> str | None:
+        leader = self.replica.machine.membership.get(self.replica.core.lead)
+        return leader.peer_urls[0] if leader is not None and leader.peer_urls else None
+
+    def cluster_config(self) -> ClusterConfig:
+        return self.reconfig.cluster_config()
+
+    async def set_cluster_config(self, config: ClusterConfig) -> ClusterConfig:
+        return await self.reconfig.set_cluster_config(config)
+
+    async def add_member(self, peer_urls: list[str]) -> Member:
+        return await self.reconfig.add_member(peer_urls)
+
+    async def update_member(self, member_id: int, peer_urls: list[str]) -> None:
+        await self.reconfig.update_member(member_id, peer_urls)
+
+    async def remove_member(self, member_id: int) -> int:
+        return await self.reconfig.remove_member(member_id)
 
     @property
     def raft_index(self) -> int:
@@ -108,88 +140,91 @@ class Node:
         await self.replica.read_barrier()
 
 
-def initial_members(config: Config) -> list[Member]:
-    """--initial-cluster as members; ids from name and token, the same on every member."""
-    urls: dict[str, list[str]] = {}
-    for name, url in config.initial_cluster:
-        urls.setdefault(name, []).append(str(url))
-    if config.name not in urls:
-        raise ConfigError(f'couldn\'t find local name "{config.name}" in the initial cluster configuration')
-    return [Member(member_id_for(name, config.initial_cluster_token), name, tuple(peer_urls))
-            for name, peer_urls in urls.items()]
-
-
 async def serve(config: Config, log: Any) -> None:
     """Run a node until SIGTERM/SIGINT; raises DataDirError/WalCorruptError on bad data."""
-    members = initial_members(config)
-    with DataDir.open(config.data_dir, config.name, config.initial_cluster_token) as datadir:
+    token = cluster_token(config)
+    fresh = not DataDir.exists(config.data_dir)
+    planned = await plan(config, log) if fresh else None
+    ids = planned.ids if planned is not None else None
+    record = planned.record() if planned is not None else None
+    with DataDir.open(config.data_dir, config.name, token, ids=ids, bootstrap=record) as datadir:
+        boot = recorded(datadir.bootstrap, config)
         storage, recovered = await trio.to_thread.run_sync(Storage.open, config.data_dir, log)
         try:
-            _check_join(config, recovered)
-            await _run(config, datadir, storage, recovered, members, log)
+            await _run(config, datadir, storage, recovered, boot, log)
         finally:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(storage.close)
     log.info("stopped")
 
 
-def _check_join(config: Config, recovered: Recovered) -> None:
-    """A member with no state and --initial-cluster-state existing means to join a running
-    cluster, which needs runtime membership changes (not here yet): say so, start nothing.
-    With state on disk, `existing` is just a restart, as in etcd."""
-    fresh = recovered.snapshot is None and not recovered.entries and recovered.hard_state.term == 0
-    if fresh and config.initial_cluster_state == "existing":
-        raise ConfigError("--initial-cluster-state existing: joining a running cluster as a new "
-                          "member is not supported yet; start every member with 'new'")
-
-
 def _replica(config: Config, member_id: int, cluster_id: int, storage: Storage, recovered: Recovered,
-             members: list[Member], send: Callable[..., None], log: Any) -> Replica:
-    machine = StateMachine(Store(config.max_history), Membership(cluster_id, members), config.max_history)
+             boot: Bootstrap, send: Callable[..., None], on_membership: Callable[[], None],
+             log: Any) -> Replica:
+    machine = StateMachine(Store(config.max_history), Membership(cluster_id, boot.members), config.max_history)
     snapshot_index = 0
     if recovered.snapshot is not None:
         machine.load(recovered.snapshot.data)
         snapshot_index = recovered.snapshot.index
+    membership = machine.membership
+    if member_id in membership.removed:
+        raise ConfigError(f"member {member_id:x} was removed from the cluster: start it with a new "
+                          "data dir after adding it again")
+    # A joining member votes for nothing and counts no one until the leader's snapshot
+    # tells it who the members are.
+    waiting = boot.joined and recovered.snapshot is None
+    voters, learners = ((), ()) if waiting else (membership.voters, membership.learners)
     raft_config = RaftConfig(
-        id=member_id, peers=machine.membership.ids,
+        id=member_id, peers=voters, learners=learners, is_conf_change=is_conf_change,
         election_tick=max(2, config.election_timeout_ms // config.heartbeat_interval_ms),
         heartbeat_tick=1, rng=random.Random(os.urandom(16)), logger=log)
     core = RaftCore(raft_config, recovered.hard_state, recovered.snapshot, recovered.entries)
     log.info("recovered", snapshot_index=snapshot_index, entries=len(recovered.entries),
-             term=recovered.hard_state.term, commit=recovered.hard_state.commit)
+             term=recovered.hard_state.term, commit=recovered.hard_state.commit, joining=waiting)
     return Replica(core, storage, machine, member_id=member_id, applied=snapshot_index,
                    snapshot_index=snapshot_index, snapshot_count=config.snapshot_count,
                    request_timeout=REQUEST_TIMEOUT, send=send, log=log,
-                   id_start=int.from_bytes(os.urandom(6), "big"))
+                   id_start=int.from_bytes(os.urandom(6), "big"), on_membership=on_membership)
 
 
 async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Recovered,
-               members: list[Member], log: Any) -> None:
+               boot: Bootstrap, log: Any) -> None:
     member_id, cluster_id = datadir.member_id, datadir.cluster_id
     own_peer = config.initial_advertise_peer_urls[0]
-    peers = {m.id: _host_port(m.peer_urls[0]) for m in members if m.id != member_id}
     transport: PeerTransport | None = None
+    replica: Replica | None = None
 
     def send(messages: Any) -> None:
         assert transport is not None
         transport.send(messages)
 
-    replica = _replica(config, member_id, cluster_id, storage, recovered, members, send, log)
-    transport = PeerTransport(member_id, cluster_id, peers, own_peer.host, log, deliver=replica.deliver,
-                              report_unreachable=replica.report_unreachable,
-                              report_snapshot=replica.report_snapshot)
+    def peers() -> dict[int, tuple[str, int]]:
+        assert replica is not None
+        return {m.id: _host_port(m.peer_urls[0]) for m in replica.machine.membership.members
+                if m.id != member_id and m.peer_urls}
+
+    def on_membership() -> None:
+        if transport is not None:
+            transport.set_peers(peers())
+
+    replica = _replica(config, member_id, cluster_id, storage, recovered, boot, send, on_membership, log)
     node = Node(config, member_id, cluster_id, replica)
+    transport = PeerTransport(member_id, cluster_id, peers(), own_peer.host, log, deliver=replica.deliver,
+                              report_unreachable=replica.report_unreachable,
+                              report_snapshot=replica.report_snapshot, http_app=PeerApp(node))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_stop_on_signal, nursery.cancel_scope, replica, config, log)
+        nursery.start_soon(_stop_when_removed, nursery.cancel_scope, replica, config, log)
         await nursery.start(replica.run)
         nursery.start_soon(replica.expire_requests)
-        if len(members) == 1:  # alone: no one to wait for, campaign at once
+        if replica.core.voters == (member_id,):  # alone: no one to wait for, campaign at once
             replica.deliver(Message(MsgType.HUP, to=member_id, frm=member_id))
         peer_listeners = await _listen(config.listen_peer_urls)
         await nursery.start(transport.serve, peer_listeners)
         await nursery.start(transport.run)
         nursery.start_soon(tick_forever, replica, config.heartbeat_interval_ms / 1000)
         nursery.start_soon(_expiry_ticker, node)
+        nursery.start_soon(keep_membership, replica, node.reconfig, log)
         # Serve clients only once our own publish entry is applied: then everything that
         # was committed before this start is applied too, and no read sees an older state
         # (etcd waits for the same thing before it serves).
@@ -200,7 +235,8 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
                             max_body_bytes=settings.max_body_bytes,
                             idle_timeout=settings.idle_timeout_s,
                             request_timeout=settings.request_timeout_s)
-        await nursery.start(serve_http, listeners, ClientApp(node), limits, log)
+        app = ClientApp(node, discovery_service=config.discovery_service)
+        await nursery.start(serve_http, listeners, app, limits, log)
         log.info("ready", member=f"{member_id:x}", cluster=node.cluster_id_hex,
                  client_urls=",".join(_bound(listeners)), peer_urls=",".join(_bound(peer_listeners)))
 
@@ -239,6 +275,18 @@ async def _stop_on_signal(scope: trio.CancelScope, replica: Replica, config: Con
             return
 
 
+async def _stop_when_removed(scope: trio.CancelScope, replica: Replica, config: Config, log: Any) -> None:
+    """A removed member stops: it has no vote and no one sends it anything any more. A
+    removed leader first lets its hand-over (TIMEOUT_NOW, see raft) and last answers go."""
+    await replica.removed.wait()
+    with trio.move_on_after(2 * config.election_timeout_ms / 1000):
+        while replica.is_leader:
+            await replica.role_changed.wait()
+    await trio.sleep(2 * config.heartbeat_interval_ms / 1000)
+    log.info("stopping", reason="removed from the cluster")
+    scope.cancel()
+
+
 async def _hand_over_leadership(replica: Replica, log: Any) -> None:
     """Transfer leadership to the most up-to-date follower before going away."""
     status = replica.core.status
@@ -256,7 +304,8 @@ async def _hand_over_leadership(replica: Replica, log: Any) -> None:
 
 async def _publish(node: Node, log: Any) -> None:
     """Make this member's name and client URLs known to the cluster (retried until applied)."""
-    command = publish_command(node.member_id, node.name, node.client_urls)
+    command = publish_command(node.member_id, node.name, node.client_urls,
+                              node.reconfig.default_config.to_json())
     while True:
         try:
             await node.propose(command)

@@ -24,6 +24,8 @@ from .errors import EtcdError
 from .leaderstats import FollowerStats, RequestRate
 from .payload import RequestIds, pack
 from .raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot
+from .raft.messages import LOCAL_TYPES
+from .cluster import Action
 from .statemachine import StateMachine
 from .storage import Storage
 from .store import Event
@@ -40,7 +42,7 @@ class _Waiter:
 
     def __init__(self, deadline: float) -> None:
         self.done = trio.Event()
-        self.result: list[Event] | EtcdError | None = None
+        self.result: list[Event] | Exception | None = None
         self.index = 0  # read waiters: the read index, once known
         self.deadline = deadline
 
@@ -50,7 +52,8 @@ class Replica:
 
     def __init__(self, core: RaftCore, storage: Storage, machine: StateMachine, *, member_id: int,
                  applied: int, snapshot_index: int, snapshot_count: int, request_timeout: float,
-                 send: Callable[[Iterable[Message]], None], log: Any, id_start: int) -> None:
+                 send: Callable[[Iterable[Message]], None], log: Any, id_start: int,
+                 on_membership: Callable[[], None] = lambda: None) -> None:
         self.core = core
         self.machine = machine
         self.member_id = member_id
@@ -82,11 +85,20 @@ class Replica:
         self.send_rate = RequestRate()
         self.recv_rate = RequestRate()
         self._heartbeat_sent: dict[int, float] = {}
+        # Membership: who to tell when it changes, when each peer was last heard from (for
+        # removeDelay), whether a member was added (snapshot before stepping anything else),
+        # and whether this member has been removed (the node stops).
+        self._on_membership = on_membership
+        self.last_heard: dict[int, float] = {}
+        self._snapshot_now = False
+        self.removed = trio.Event()
 
     # --- what the edge feeds in
 
     def deliver(self, message: Message) -> None:
         kind = message.type
+        if kind not in LOCAL_TYPES:  # UNREACHABLE and SNAP_STATUS say nothing from the peer
+            self.last_heard[message.frm] = trio.current_time()
         if kind is MsgType.APP:
             self.recv_append_count += 1
             self.recv_rate.record(trio.current_time(), _size(message))
@@ -145,7 +157,7 @@ class Replica:
         finally:
             del self._waiters[request_id]
         result = waiter.result
-        if isinstance(result, EtcdError):
+        if isinstance(result, Exception):
             raise result
         return result  # type: ignore[return-value]
 
@@ -195,6 +207,11 @@ class Replica:
             self._feed()
             while self.core.has_ready():
                 await self._turn(self.core.ready())
+                if self._snapshot_now:
+                    # A member was added: snapshot before the core steps its first answer, so
+                    # its empty log is behind our first index and it is sent the snapshot
+                    # (with the membership in it) instead of entries from the start.
+                    await self._snapshot()
                 self._feed()
             if self.applied - self.snapshot_index >= self._snapshot_count:
                 await self._snapshot()
@@ -282,10 +299,28 @@ class Replica:
         self.applied = self.snapshot_index = snapshot.index
         self.applied_term = snapshot.term
         self._log.info("snapshot_installed", index=snapshot.index, term=snapshot.term)
+        self.sync_membership()
+
+    def sync_membership(self) -> None:
+        """Tell the core and the node who the members are now; note our own removal."""
+        membership = self.machine.membership
+        self.core.set_membership(membership.voters, membership.learners)
+        self._on_membership()
+        if self.member_id in membership.removed and not self.removed.is_set():
+            self._log.info("member_removed", member=f"{self.member_id:x}")
+            self.removed.set()
 
     def _apply(self, index: int, term: int, data: bytes) -> None:
-        outcome = self.machine.apply(data)
+        machine = self.machine
+        outcome = machine.apply(data)
         self.applied, self.applied_term = index, term
+        if machine.changes:
+            changes, machine.changes = machine.changes, []
+            for change in changes:
+                self._log.info("membership_changed", action=change.action.value,
+                               member=f"{change.member.id:x}", index=index)
+            self._snapshot_now = any(c.action is Action.ADD for c in changes) or self._snapshot_now
+            self.sync_membership()
         if outcome is not None:
             waiter = self._waiters.get(outcome[0])
             if waiter is not None:
@@ -300,6 +335,7 @@ class Replica:
                 waiter.done.set()
 
     async def _snapshot(self) -> None:
+        self._snapshot_now = False
         snapshot = Snapshot(self.applied, self.applied_term, self.machine.dump())
         await trio.to_thread.run_sync(self._storage.save_snapshot, snapshot)
         self.core.compact(snapshot)

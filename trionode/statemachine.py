@@ -6,12 +6,15 @@ The key space (store/) and the membership (cluster.py) together; a snapshot hold
 
 Membership is mirrored into the key space the way etcd 0.4 did it (v2-spec §5.1): every
 started member has a hidden key /_etcd/machines/<name> = "etcd=<client URL>&raft=<peer
-URL>", written when it publishes and deleted when it is removed. These are ordinary store
-writes (indexed, watchable), made by the apply itself, so every member makes them alike.
+URL>", written when it publishes and deleted when it is removed; and /_etcd/config holds
+the cluster config (activeSize, removeDelay, syncInterval), created by the first member to
+publish from its flags. These are ordinary store writes (indexed, watchable), made by the
+apply itself, so every member makes them alike, and before any member serves a client.
 """
 
 from __future__ import annotations
 
+import json
 import struct
 from urllib.parse import quote_plus
 
@@ -21,10 +24,11 @@ from .errors import EtcdError, MemberError
 from .payload import unpack
 from .store import Event, Store
 
-__all__ = ["Outcome", "StateMachine", "MACHINES_DIR"]
+__all__ = ["Outcome", "StateMachine", "MACHINES_DIR", "CONFIG_KEY"]
 
 _LEN = struct.Struct(">I")
 MACHINES_DIR = "/_etcd/machines"
+CONFIG_KEY = "/_etcd/config"
 
 #: what applying one entry gave: its request id and the store's events, or its error
 Outcome = tuple[int, list[Event] | EtcdError | MemberError]
@@ -64,8 +68,12 @@ class StateMachine:
             return
         if before is not None and before.name and before.name != member.name:
             self._forget(before)
-        if member.name:
-            self.store.apply(Command(Op.SET, f"{MACHINES_DIR}/{member.name}", machine_value(member)))
+        key, value = f"{MACHINES_DIR}/{member.name}", machine_value(member)
+        if member.name and self.store.value_of(key) != value:  # a restart changes nothing
+            self.store.apply(Command(Op.SET, key, value))
+        config = json.loads(command.value).get("clusterConfig")
+        if config is not None and self.store.value_of(CONFIG_KEY) is None:
+            self.store.apply(Command(Op.SET, CONFIG_KEY, config))
 
     def _change(self, command: Command) -> None:
         change = self.membership.change(command)

@@ -75,6 +75,7 @@ class Cluster:
         names = [f"node{i + 1}" for i in range(size)]
         peers = {name: f"http://127.0.0.1:{free_port()}" for name in names}
         initial = ",".join(f"{name}={url}" for name, url in peers.items())
+        self.peer_urls = peers  # member name -> peer URL
         self.members: list[Node] = [
             nodes.node(name, "--listen-peer-urls", peers[name], "--initial-advertise-peer-urls", peers[name],
                        "--initial-cluster", initial, "--initial-cluster-token", self.token,

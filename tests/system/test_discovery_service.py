@@ -20,14 +20,11 @@ from .conftest import READY_TIMEOUT, Node, Nodes, free_port
 
 pytestmark = pytest.mark.system
 LOG = structlog.get_logger()
-REF_ETCD = "/work/shared/tools/ref-etcd"
 needs_etcd = pytest.mark.skipif(shutil.which("etcd") is None, reason="etcd 3.4 not installed")
 
 
 def new_token(service: Node, size: int) -> str:
     reply = service.request("GET", f"/new?size={size}")
-    if reply.status == 404:
-        pytest.xfail("needs the lead's wiring of handle_discovery into http/app.py")
     assert reply.status == 200, reply
     url = reply.body.decode()
     assert url.startswith(f"http://127.0.0.1:{service.port}/") and len(url.rpartition("/")[2]) == 32
@@ -66,43 +63,42 @@ async def test_service_token_three_members_then_full_then_duplicate(nodes: Nodes
     assert len(listing["node"]["nodes"]) == 3
 
 
+def start_etcd(nodes: Nodes, name: str, *extra: str) -> tuple[subprocess.Popen, str, str]:
+    """An etcd 3.4 process (v2 enabled) on fresh ports: (process, client URL, peer URL)."""
+    client, peer = (f"http://127.0.0.1:{free_port()}" for _ in range(2))
+    with open(nodes.root / f"{name}.log", "wb") as log:
+        proc = nodes.popen(["etcd", "--enable-v2", "--name", name, "--data-dir", str(nodes.root / name),
+                            "--listen-client-urls", client, "--advertise-client-urls", client,
+                            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                            *(extra or ("--initial-cluster", f"{name}={peer}"))], log)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{client}/health", timeout=1) as reply:
+                if json.load(reply)["health"] == "true":
+                    return proc, client, peer
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError((nodes.root / f"{name}.log").read_text())
+
+
 @needs_etcd
-async def test_discover_against_a_plain_etcd_directory() -> None:
-    port = free_port()
-    base = subprocess.run([REF_ETCD, "start", str(port)], capture_output=True, text=True,
-                          check=True).stdout.strip()
-    try:
-        request = urllib.request.Request(f"{base}/v2/keys/disc/tok/_config/size", b"value=2",
-                                         method="PUT")
-        urllib.request.urlopen(request, timeout=5).read()
-        results = await discover_all(f"{base}/v2/keys/disc/tok", ["x", "y"], first_id=0xA0)
-        assert results[0] == results[1] and sorted(n for n, _ in results[0]) == ["x", "y"]
-        with urllib.request.urlopen(f"{base}/v2/keys/disc/tok/a0", timeout=5) as reply:
-            assert json.load(reply)["node"]["value"] == "x=http://127.0.0.1:7000"
-    finally:
-        subprocess.run([REF_ETCD, "stop", str(port)], check=False)
+async def test_discover_against_a_plain_etcd_directory(nodes: Nodes) -> None:
+    _, base, _ = start_etcd(nodes, "ref")
+    request = urllib.request.Request(f"{base}/v2/keys/disc/tok/_config/size", b"value=2",
+                                     method="PUT")
+    urllib.request.urlopen(request, timeout=5).read()
+    results = await discover_all(f"{base}/v2/keys/disc/tok", ["x", "y"], first_id=0xA0)
+    assert results[0] == results[1] and sorted(n for n, _ in results[0]) == ["x", "y"]
+    with urllib.request.urlopen(f"{base}/v2/keys/disc/tok/a0", timeout=5) as reply:
+        assert json.load(reply)["node"]["value"] == "x=http://127.0.0.1:7000"
 
 
 @needs_etcd
 def test_etcd_34_bootstraps_from_our_service(nodes: Nodes) -> None:
     service = nodes.start("svc", "--enable-discovery-service")
     url = new_token(service, 1)
-    client, peer = (f"http://127.0.0.1:{free_port()}" for _ in range(2))
-    with open(nodes.root / "etcd.log", "wb") as log:
-        proc = nodes.popen(["etcd", "--name", "e1", "--data-dir", str(nodes.root / "e1"),
-                            "--listen-client-urls", client, "--advertise-client-urls", client,
-                            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                            "--discovery", url], log)
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{client}/health", timeout=1) as reply:
-                if json.load(reply)["health"] == "true":
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        raise AssertionError((nodes.root / "etcd.log").read_text())
+    _, _, peer = start_etcd(nodes, "e1", "--discovery", url)
     token = url.rpartition("/")[2]
     (entry,) = service.request("GET", f"/{token}").json()["node"]["nodes"]
     assert entry["value"] == f"e1={peer}"
@@ -128,7 +124,6 @@ def members_of(client: str) -> list[str] | None:
         return None
 
 
-@pytest.mark.xfail(reason="needs node.py wiring of discover() into start-up", strict=False)
 def test_three_trionodes_form_a_cluster_by_discovery(nodes: Nodes) -> None:
     service = nodes.start("svc", "--enable-discovery-service")
     url = new_token(service, 3)

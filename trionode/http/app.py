@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from . import info
+from .discovery_service import handle_discovery, is_discovery_path
 from .keys import KeysNode, handle_keys
-from .members import handle_members
+from .members import MembersNode, handle_members
 from .message import Request, Response
 from .paths import redirect_for
 
@@ -18,7 +19,7 @@ _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 _KEYS_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
 
 
-class Node(KeysNode, info.InfoNode, Protocol):
+class Node(KeysNode, MembersNode, Protocol):
     pass
 
 
@@ -41,14 +42,18 @@ _INFO: dict[str, tuple[frozenset[str], str, Callable[[info.InfoNode], Response]]
     "/v2/stats/leader": (frozenset({"GET"}), "GET", info.stats_leader),
     "/v2/stats/store": (frozenset({"GET"}), "GET", info.stats_store),
     "/v2/machines": (frozenset({"GET", "HEAD"}), "GET,HEAD", info.machines),
+    # etcd 0.4 only (3.4 answers 404): the leader's peer URL, and the machines again
+    "/v2/leader": (frozenset({"GET", "HEAD"}), "GET,HEAD", info.leader),
+    "/v2/peers": (frozenset({"GET", "HEAD"}), "GET,HEAD", info.peers),
 }
 
 
 class ClientApp:
     """The client-port application handed to the HTTP server."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, *, discovery_service: bool = False) -> None:
         self._node = node
+        self._discovery = discovery_service  # --enable-discovery-service: /new and /<token>
 
     async def __call__(self, request: Request) -> Response:
         # Go's mux cleans every path, not only the keys space (v2-spec §1.1.3).
@@ -69,5 +74,7 @@ class ClientApp:
                 return not_allowed(allow)
             return handler(self._node)
         if path == "/v2/members" or path.startswith("/v2/members/"):
-            return handle_members(self._node, request)
+            return await handle_members(self._node, request)
+        if self._discovery and is_discovery_path(path):
+            return await handle_discovery(self._node, request)
         return NOT_FOUND

@@ -1,66 +1,69 @@
-"""/v2/members (v2-spec §4.8): listing, the leader, and the checks a change request passes.
+"""/v2/members (v2-spec §4.8): listing, the leader, adding, updating and removing members.
 
-Errors here are `{"message": ...}` with no trailing newline, as etcd 3.4 writes them.
-Changing the membership needs Raft configuration changes, which this single-member node
-does not have yet: a request that passes every check is refused with 501, never faked.
+Errors here are `{"message": ...}` with no trailing newline, as etcd 3.4 writes them. A
+change goes through the log (reconfig.py) and is answered once this member applied it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from ..errors import MemberError
 from ..jsontext import quote
 from . import info
 from .message import Request, Response
 
-__all__ = ["handle_members"]
+__all__ = ["handle_members", "MembersNode"]
 
 _PREFIX = "/v2/members"
 
 
-class MemberError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class MembersNode(info.InfoNode, Protocol):
+    async def add_member(self, peer_urls: list[str]) -> info.Member: ...
+
+    async def update_member(self, member_id: int, peer_urls: list[str]) -> None: ...
+
+    async def remove_member(self, member_id: int) -> int: ...
 
 
-def handle_members(node: info.InfoNode, request: Request) -> Response:
+async def handle_members(node: MembersNode, request: Request) -> Response:
     sub = request.path[len(_PREFIX):].strip("/")
     try:
-        return _route(node, request, sub)
+        return await _route(node, request, sub)
     except MemberError as exc:
         headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", node.cluster_id_hex)]
         return Response(exc.status, headers, f'{{"message":{quote(exc.message)}}}'.encode())
 
 
-def _route(node: info.InfoNode, request: Request, sub: str) -> Response:
+async def _route(node: MembersNode, request: Request, sub: str) -> Response:
     method = request.method
+    headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", node.cluster_id_hex)]
     if method in ("GET", "HEAD"):
         if not sub:
             return info.members(node)
         if sub == "leader":
             return info.members_leader(node)
         raise MemberError(404, "Not found")
-    if method == "POST":
+    if method == "POST" and not sub:
         urls = _peer_urls(request)
         _check_new(node.members, urls)
-        raise _unsupported()
+        member = await node.add_member(urls)
+        return Response(201, headers, (info.member_json(member) + "\n").encode())
     if method in ("DELETE", "PUT") and sub:
         if method == "PUT":
             urls = _peer_urls(request)
-        member_id = _member(node.members, sub)
+        member_id = _member_id(sub)
         if method == "PUT":
             _check_new([m for m in node.members if m.id != member_id], urls)
-        raise _unsupported()
+            await node.update_member(member_id, urls)
+        else:
+            await node.remove_member(member_id)
+        return Response(204, headers[1:], b"")
     return Response(405, [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff"),
                           ("X-Etcd-Cluster-Id", node.cluster_id_hex)], b"Method Not Allowed\n")
-
-
-def _unsupported() -> MemberError:
-    return MemberError(501, "membership changes are not supported yet: this node runs alone")
 
 
 def _peer_urls(request: Request) -> list[str]:
@@ -96,11 +99,12 @@ def _check_new(members: Sequence[info.Member], urls: list[str]) -> None:
         raise MemberError(409, "membership: peerURL exists")
 
 
-def _member(members: Sequence[info.Member], text: str) -> int:
+def _member_id(text: str) -> int:
+    """A hex id; the node says whether such a member exists (404) or existed (410)."""
     try:
         member_id = int(text, 16)
     except ValueError:
         raise MemberError(404, f"No such member: {text}") from None
-    if all(m.id != member_id for m in members):
+    if not 0 < member_id < 1 << 64:
         raise MemberError(404, f"No such member: {text}")
     return member_id

@@ -1,0 +1,78 @@
+"""Who a new member starts with: the static --initial-cluster, a discovery URL, or the
+running cluster it joins (--initial-cluster-state existing). Decided once, when the data
+dir is new, and recorded in it (storage/datadir.py "bootstrap"): a restart replays the log
+from that same membership whatever the flags or the discovery service say by then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .cluster import Member
+from .config import Config
+from .discovery import discover
+from .errors import ConfigError
+from .join import fetch_cluster
+from .storage import member_id_for
+
+__all__ = ["Bootstrap", "plan", "recorded", "cluster_token"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    members: tuple[Member, ...]
+    #: True for a member added at run time: it waits, without a vote, for the leader's snapshot
+    joined: bool = False
+    #: (member id, cluster id) given by the cluster; None = derived from name and token
+    ids: tuple[int, int] | None = None
+
+    def record(self) -> dict:
+        return {"members": [[m.id, m.name, list(m.peer_urls)] for m in self.members], "joined": self.joined}
+
+
+def cluster_token(config: Config) -> str:
+    """A discovery URL names one cluster: it is the token, as in etcd."""
+    return config.discovery or config.initial_cluster_token
+
+
+def recorded(record: dict | None, config: Config) -> Bootstrap:
+    """The bootstrap a data dir recorded (data dirs older than the record: the flags')."""
+    if record is None:
+        return Bootstrap(tuple(static_members(config, cluster_token(config))))
+    members = tuple(Member(i, name, tuple(urls)) for i, name, urls in record["members"])
+    return Bootstrap(members, bool(record["joined"]))
+
+
+async def plan(config: Config, log: Any) -> Bootstrap:
+    """The membership a brand-new member starts with."""
+    token = cluster_token(config)
+    if config.initial_cluster_state == "existing":
+        own = [str(u) for u in config.initial_advertise_peer_urls]
+        asked = [str(u) for _, u in config.initial_cluster if str(u) not in own] or list(config.peers)
+        if not asked:
+            raise ConfigError("--initial-cluster-state existing: --initial-cluster must name the "
+                              "running members to join")
+        joined = await fetch_cluster(asked, own, log)
+        return Bootstrap(joined.members, True, (joined.member_id, joined.cluster_id))
+    if config.discovery:
+        own_id = member_id_for(config.name, token)
+        pairs = await discover(config.discovery, config.name,
+                               [str(u) for u in config.initial_advertise_peer_urls], log, member_id=own_id)
+        return Bootstrap(tuple(_members(pairs, token)))
+    return Bootstrap(tuple(static_members(config, token)))
+
+
+def static_members(config: Config, token: str) -> list[Member]:
+    """--initial-cluster as members; ids from name and token, the same on every member."""
+    members = _members(((name, str(url)) for name, url in config.initial_cluster), token)
+    if all(m.name != config.name for m in members):
+        raise ConfigError(f'couldn\'t find local name "{config.name}" in the initial cluster configuration')
+    return members
+
+
+def _members(pairs: Any, token: str) -> list[Member]:
+    urls: dict[str, list[str]] = {}
+    for name, url in pairs:
+        urls.setdefault(name, []).append(url)
+    return [Member(member_id_for(name, token), name, tuple(peer_urls)) for name, peer_urls in urls.items()]

@@ -1,0 +1,102 @@
+"""Membership requests as a member carries them out: through the log, one at a time.
+
+The checks are made twice: here, against what this member has applied, to answer at once
+with etcd's error; and again when the entry is applied (cluster.py), where log order
+decides between requests that raced through different members.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+
+from .cluster import Action, Member, Membership, change_command
+from .clusterconfig import ClusterConfig
+from .commands import Command, Op
+from .errors import EtcdError, MemberError
+from .replica import Replica
+from .statemachine import CONFIG_KEY
+
+__all__ = ["Reconfig", "new_member_id"]
+
+
+def new_member_id(peer_urls: Sequence[str], cluster_token: str, now_s: int) -> int:
+    """etcd's recipe: a hash of the peer URLs, the cluster and the time, so the same address
+    added again after a removal gets a new id (a removed id is never reused)."""
+    text = "".join(sorted(peer_urls)) + cluster_token + str(now_s)
+    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "big") or 1
+
+
+class Reconfig:
+    """What the members API and the peer-port admin API ask of the node."""
+
+    def __init__(self, replica: Replica, cluster_token: str, default_config: ClusterConfig) -> None:
+        self._replica = replica
+        self._token = cluster_token
+        self._default = default_config
+
+    @property
+    def membership(self) -> Membership:
+        return self._replica.machine.membership
+
+    @property
+    def default_config(self) -> ClusterConfig:
+        """This member's flags: what it publishes for a cluster that has no config yet."""
+        return self._default
+
+    def cluster_config(self) -> ClusterConfig:
+        text = self._replica.machine.store.value_of(CONFIG_KEY)
+        return ClusterConfig.from_json(text) if text is not None else self._default
+
+    async def set_cluster_config(self, config: ClusterConfig) -> ClusterConfig:
+        await self._replica.propose(Command(Op.SET, CONFIG_KEY, config.to_json()))
+        return self.cluster_config()
+
+    async def add_member(self, peer_urls: Sequence[str]) -> Member:
+        """A new voter, or a standby once activeSize voters exist (0.4, v2-spec §5.3)."""
+        membership = self.membership
+        _check_urls(membership, peer_urls, exclude=0)
+        member_id = new_member_id(peer_urls, self._token, int(time.time()))
+        learner = len(membership.voters) >= self.cluster_config().active_size
+        await self._change(change_command(Action.ADD, member_id, peer_urls, learner))
+        return self.membership.get(member_id) or Member(member_id, "", tuple(peer_urls), (), learner)
+
+    async def update_member(self, member_id: int, peer_urls: Sequence[str]) -> None:
+        self._existing(member_id)
+        _check_urls(self.membership, peer_urls, exclude=member_id)
+        await self._change(change_command(Action.UPDATE, member_id, peer_urls))
+
+    async def remove_member(self, member_id: int) -> int:
+        """Returns the index at which the removal was applied."""
+        self._existing(member_id)
+        await self._change(change_command(Action.REMOVE, member_id))
+        return self._replica.applied
+
+    async def promote(self, member_id: int) -> None:
+        await self._change(change_command(Action.PROMOTE, member_id))
+
+    async def demote(self, member_id: int) -> None:
+        await self._change(change_command(Action.DEMOTE, member_id))
+
+    def _existing(self, member_id: int) -> Member:
+        member = self.membership.get(member_id)
+        if member is not None:
+            return member
+        if member_id in self.membership.removed:
+            raise MemberError(410, f"Member permanently removed: {member_id:x}")
+        raise MemberError(404, f"No such member: {member_id:x}")
+
+    async def _change(self, command: Command) -> None:
+        try:
+            await self._replica.propose(command)
+        except EtcdError as exc:  # no leader, or timed out (another change was in flight)
+            raise MemberError(500, exc.message) from None
+
+
+def _check_urls(membership: Membership, urls: Sequence[str], exclude: int) -> None:
+    taken = {u for m in membership.members if m.id != exclude for u in m.peer_urls}
+    if taken.intersection(urls):
+        raise MemberError(409, "membership: peerURL exists")
+
+

@@ -1,0 +1,88 @@
+"""The leader's once-a-second look at the membership (etcd 0.4's standby design, v2-spec §5.3).
+
+* A member silent for longer than removeDelay is removed.
+* Fewer voters than activeSize and a standby that is caught up: the standby is promoted.
+  More voters than activeSize (it was lowered): a follower becomes a standby. 0.4 removed a
+  peer outright; keeping it as a standby loses nothing and it comes back when room opens.
+
+One change per look: the log takes one membership change at a time anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from .clusterconfig import ClusterConfig
+from .errors import EtcdError, MemberError
+from .reconfig import Reconfig
+from .replica import Replica
+
+__all__ = ["keep_membership"]
+
+#: how often the leader looks (0.4 looked every second)
+LOOK_INTERVAL = 1.0
+#: a standby this close to the commit index is caught up: under load it always trails a little
+CAUGHT_UP_SLACK = 512
+
+
+async def keep_membership(replica: Replica, reconfig: Reconfig, log: Any,
+                          every: float = LOOK_INTERVAL) -> None:
+    leading_since: float | None = None
+    while True:
+        await trio.sleep(every)
+        if not replica.is_leader or replica.removed.is_set():
+            leading_since = None
+            continue
+        now = trio.current_time()
+        if leading_since is None:
+            leading_since = now
+        try:
+            await _look(replica, reconfig, now, leading_since, log)
+        except (EtcdError, MemberError) as exc:
+            log.info("membership.look_failed", error=str(exc))  # next look tries again
+
+
+async def _look(replica: Replica, reconfig: Reconfig, now: float, leading_since: float, log: Any) -> None:
+    config = reconfig.cluster_config()
+    silent = _silent_member(replica, now, leading_since, config)
+    if silent is not None:
+        log.info("membership.auto_remove", member=f"{silent:x}", remove_delay=config.remove_delay)
+        await reconfig.remove_member(silent)
+        return
+    membership = reconfig.membership
+    voters, learners = membership.voters, membership.learners
+    if len(voters) < config.active_size and learners:
+        ready = _caught_up(replica, learners)
+        if ready:
+            log.info("membership.promote", member=f"{ready[0]:x}", active_size=config.active_size)
+            await reconfig.promote(ready[0])
+    elif len(voters) > config.active_size:
+        followers = [v for v in voters if v != replica.member_id]
+        target = min(followers, key=lambda v: _match(replica, v))
+        log.info("membership.demote", member=f"{target:x}", active_size=config.active_size)
+        await reconfig.demote(target)
+
+
+def _silent_member(replica: Replica, now: float, leading_since: float, config: ClusterConfig) -> int | None:
+    """A member we have not heard from for removeDelay seconds (counted from when we became
+    leader at the earliest: a new leader has not heard anyone yet)."""
+    for member_id in replica.machine.membership.ids:
+        if member_id == replica.member_id:
+            continue
+        heard = max(replica.last_heard.get(member_id, leading_since), leading_since)
+        if now - heard > config.remove_delay:
+            return member_id
+    return None
+
+
+def _caught_up(replica: Replica, learners: tuple[int, ...]) -> list[int]:
+    commit = replica.core.status.commit
+    ready = [i for i in learners if _match(replica, i) + CAUGHT_UP_SLACK >= commit]
+    return sorted(ready, key=lambda i: -_match(replica, i))
+
+
+def _match(replica: Replica, member_id: int) -> int:
+    progress = replica.core.status.progress.get(member_id)
+    return progress.match if progress is not None else 0
