@@ -151,10 +151,11 @@ def test_removed_follower_stops_and_the_cluster_keeps_serving(cluster: Cluster) 
     assert status == 404, body
 
 
-def test_removing_the_leader_hands_over_first(cluster: Cluster) -> None:
+@pytest.mark.parametrize("asked", ["follower", "leader"])
+def test_removing_the_leader_hands_over_first(cluster: Cluster, asked: str) -> None:
     leader = cluster.leader()
     follower = cluster.followers(leader)[0]
-    remove(follower, id_of(cluster, leader))  # asked of a follower, carried out by the leader
+    remove(follower if asked == "follower" else leader, id_of(cluster, leader))
     assert leader.wait_exit(EXIT_TIMEOUT) == 0
     live = cluster.running()
     new_leader = cluster.leader(timeout=5, members=live)
@@ -238,3 +239,55 @@ def test_the_tutorials_cluster_commands(cluster: Cluster) -> None:
         assert m["peerURL"] == by_name[m["name"]]["peerURLs"][0]
     status, body = call(client_url(leader) + "/v2/leader")
     assert status == 200 and body.decode().strip() == cluster.peer_urls[leader.name]
+
+
+def test_trionodectl_member_add_then_start_with_what_it_printed(nodes: Nodes, cluster: Cluster) -> None:
+    """etcdctl's workflow: `member add` prints the new member's ETCD_* settings; a node started
+    with them joins; `member list` shows it; `member remove` takes it out again."""
+    leader = cluster.leader()
+    peer = f"http://127.0.0.1:{free_port()}"
+
+    def ctl(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "trionode.ctl", "--endpoints", client_url(leader), *args],
+                              capture_output=True, text=True, timeout=20)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    printed = ctl("member", "add", "node4", peer)
+    settings = dict(line.split("=", 1) for line in printed.splitlines() if line.startswith("ETCD_"))
+    settings = {k: v.strip('"') for k, v in settings.items()}
+    assert settings["ETCD_NAME"] == "node4" and settings["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
+    new = nodes.node("node4", "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                     "--initial-cluster", settings["ETCD_INITIAL_CLUSTER"],
+                     "--initial-cluster-state", settings["ETCD_INITIAL_CLUSTER_STATE"],
+                     "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS))
+    new.start()
+    cluster.members.append(new)
+    wait_for(lambda: "name=node4" in ctl("member", "list"), 10, "node4 listed by name", cluster.describe)
+    new_id = id_of(cluster, new)
+    assert printed.startswith(f"Added member named node4 with ID {new_id} to cluster")
+    assert ctl("member", "remove", new_id).strip() == f"Removed member {new_id} from cluster"
+    assert new.wait_exit(EXIT_TIMEOUT) == 0
+    wait_for(lambda: machines_match(cluster.running()), 10, "machines mirror members", cluster.describe)
+
+
+def test_a_joined_member_restarts_and_a_removed_one_refuses_to(nodes: Nodes, cluster: Cluster) -> None:
+    leader = cluster.leader()
+    new, peer = joiner(nodes, cluster, "node4")
+    add(leader, peer)
+    new.start()
+    cluster.members.append(new)
+    live_writes(leader, "/x", 5)
+    new.kill()
+    new.start()  # same flags, its data dir now holds the snapshot: a plain restart
+    wait_for(lambda: cluster.tree(new, "/x") == cluster.tree(leader, "/x"), 10, "caught up again",
+             cluster.describe)
+    # 0.4's forceful removal by name on the peer port
+    admin = cluster.peer_urls[leader.name] + "/v2/admin/machines/node4"
+    status, body = call(admin, "DELETE")
+    assert status == 200 and len(body) == 8, body
+    assert new.wait_exit(EXIT_TIMEOUT) == 0
+    assert call(admin) == (200, b"null\n")
+    proc = new.spawn()  # its log ends with its removal: it stops again, never serving
+    assert proc.wait(EXIT_TIMEOUT) == 0
+    assert "removed from the cluster" in new.log() and not new.log_lines(event="ready")
