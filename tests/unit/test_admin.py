@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from trionode.cluster import Member
 from trionode.clusterconfig import ClusterConfig
 from trionode.errors import EtcdError, MemberError
 from trionode.http.admin import PeerApp
@@ -14,15 +15,6 @@ from trionode.http.paths import decode_path, split_target
 
 TEXT = ("Content-Type", "text/plain; charset=utf-8")
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
-
-
-@dataclass
-class Member:
-    id: int
-    name: str
-    peer_urls: tuple[str, ...]
-    client_urls: tuple[str, ...] = ()
-    learner: bool = False
 
 
 @dataclass

@@ -5,18 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from trionode.cluster import Member
 from trionode.http import info
 from trionode.http.message import Response
 
 TEXT = ("Content-Type", "text/plain; charset=utf-8")
-
-
-@dataclass
-class Member:
-    id: int
-    name: str
-    peer_urls: tuple[str, ...]
-    client_urls: tuple[str, ...] = ()
 
 
 @dataclass
