@@ -10,7 +10,7 @@ import structlog
 import trio
 
 from trionode.commands import Command, Op
-from trionode.discovery import (BAD_ENDPOINT, BAD_SIZE, DUPLICATE_ID, DUPLICATE_NAME, FULL,
+from trionode.discovery import (BAD_ENDPOINT, BAD_SIZE, DUPLICATE_NAME, FULL,
                                 INVALID_URL, SIZE_NOT_FOUND, TOO_MANY_RETRIES, DiscoveryError,
                                 discover, registration)
 from trionode.errors import ConfigError
