@@ -291,3 +291,22 @@ def test_a_joined_member_restarts_and_a_removed_one_refuses_to(nodes: Nodes, clu
     proc = new.spawn()  # its log ends with its removal: it stops again, never serving
     assert proc.wait(EXIT_TIMEOUT) == 0
     assert "removed from the cluster" in new.log() and not new.log_lines(event="ready")
+
+
+def test_lowering_active_size_turns_a_follower_into_a_standby(nodes: Nodes, cluster: Cluster) -> None:
+    leader = cluster.leader()
+    new, peer = joiner(nodes, cluster, "node4")
+    add(leader, peer)  # activeSize 9: a fourth voter
+    new.start()
+    cluster.members.append(new)
+    admin = cluster.peer_urls[leader.name] + "/v2/admin"
+
+    def states() -> list[str]:
+        status, body = call(admin + "/machines")
+        return sorted(m["state"] for m in json.loads(body)) if status == 200 else []
+
+    wait_for(lambda: states() == ["follower"] * 3 + ["leader"], 10, "four voters", cluster.describe)
+    assert call(admin + "/config", "PUT", '{"activeSize":3}')[0] == 200
+    wait_for(lambda: states() == ["follower", "follower", "leader", "standby"], 10, "one standby",
+             cluster.describe)
+    live_writes(leader, "/three-voters", 3)
