@@ -310,3 +310,28 @@ def test_lowering_active_size_turns_a_follower_into_a_standby(nodes: Nodes, clus
     wait_for(lambda: states() == ["follower", "follower", "leader", "standby"], 10, "one standby",
              cluster.describe)
     live_writes(leader, "/three-voters", 3)
+
+
+def test_a_member_moves_to_a_new_peer_url(nodes: Nodes, cluster: Cluster) -> None:
+    """PUT /v2/members/<id>: the others dial the new address; the member restarts on it."""
+    leader = cluster.leader()
+    mover = cluster.followers(leader)[0]
+    mover_id = id_of(cluster, mover)
+    new_peer = f"http://127.0.0.1:{free_port()}"
+    status, body = call(client_url(leader) + f"/v2/members/{mover_id}", "PUT", {"peerURLs": [new_peer]})
+    assert status == 204, body
+    assert mover.terminate() == 0
+    moved = nodes.node(mover.name, "--listen-peer-urls", new_peer, "--initial-advertise-peer-urls", new_peer,
+                       "--initial-cluster", f"{mover.name}={new_peer}", "--initial-cluster-token", cluster.token,
+                       "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS),
+                       data_dir=mover.data_dir)
+    cluster.members[cluster.members.index(mover)] = moved
+    moved.start()
+    live_writes(leader, "/moved", 5)
+    wait_for(lambda: cluster.tree(moved, "/moved") == cluster.tree(leader, "/moved"), 10,
+             "the moved member follows the log at its new address", cluster.describe)
+    assert [m["peerURLs"] for m in members_of(moved) if m["id"] == mover_id] == [[new_peer]]
+    wait_for(lambda: machines_match(cluster.running()), 10, "machines mirror the new URL", cluster.describe)
+    status, body = call(client_url(leader) + f"/v2/members/{mover_id}", "PUT",
+                        {"peerURLs": [cluster.peer_urls[leader.name]]})
+    assert (status, json.loads(body)) == (409, {"message": "membership: peerURL exists"})
