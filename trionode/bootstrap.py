@@ -1,5 +1,6 @@
 """Who a new member starts with: the static --initial-cluster, a discovery URL, or the
-running cluster it joins (--initial-cluster-state existing). Decided once, when the data
+running cluster it joins (--initial-cluster-state existing after a `member add`, or etcd
+0.4's -peers, which adds itself). Decided once, when the data
 dir is new, and recorded in it (storage/datadir.py "bootstrap"): a restart replays the log
 from that same membership whatever the flags or the discovery service say by then.
 """
@@ -13,7 +14,7 @@ from .cluster import Member
 from .config import Config
 from .discovery import discover
 from .errors import ConfigError
-from .join import fetch_cluster
+from .join import fetch_cluster, self_join
 from .storage import member_id_for
 
 __all__ = ["Bootstrap", "plan", "recorded", "cluster_token"]
@@ -47,13 +48,16 @@ def recorded(record: dict | None, config: Config) -> Bootstrap:
 async def plan(config: Config, log: Any) -> Bootstrap:
     """The membership a brand-new member starts with."""
     token = cluster_token(config)
+    own = [str(u) for u in config.initial_advertise_peer_urls]
     if config.initial_cluster_state == "existing":
-        own = [str(u) for u in config.initial_advertise_peer_urls]
         asked = [str(u) for _, u in config.initial_cluster if str(u) not in own] or list(config.peers)
         if not asked:
             raise ConfigError("--initial-cluster-state existing: --initial-cluster must name the "
                               "running members to join")
         joined = await fetch_cluster(asked, own, log)
+        return Bootstrap(joined.members, True, (joined.member_id, joined.cluster_id))
+    if config.peers:
+        joined = await self_join([p for p in config.peers if p not in own], own, log)
         return Bootstrap(joined.members, True, (joined.member_id, joined.cluster_id))
     if config.discovery:
         own_id = member_id_for(config.name, token)

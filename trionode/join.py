@@ -6,6 +6,10 @@ existing and an --initial-cluster naming the running members; it asks their peer
 (`GET /members`, answered by http/admin.py) for the member list, finds itself by its
 advertised peer URLs, and takes the cluster id from the X-Etcd-Cluster-Id header, as an
 etcd member does. Then it starts with an empty log and is sent a snapshot.
+
+etcd 0.4's `-peers` needs no `member add` first: the member asks to be added itself
+(`POST /v2/members` on a member's client URL, learned from the same list), then joins the
+same way. Beyond activeSize it is added as a standby, where 0.4 made it one too.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from urllib.parse import urlsplit
 
 import trio
 
+from .client import Client, ClientError
 from .client.connection import Connection, TransportError, dial
 from .cluster import Member
 from .errors import ConfigError
 
-__all__ = ["Joined", "JoinError", "fetch_cluster"]
+__all__ = ["Joined", "JoinError", "fetch_cluster", "self_join"]
 
 #: how long one peer gets to answer before we try the next
 _PEER_TIMEOUT = 5.0
@@ -40,27 +45,54 @@ class Joined:
 
 
 async def fetch_cluster(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Any) -> Joined:
-    """Ask each peer URL in turn; the first good answer wins."""
+    """The cluster as the first peer that answers lists it; we must be in it, unstarted."""
+    url, cluster_id, members = await _first_answer(peer_urls, log)
+    me = _find(members, own_peer_urls)
+    if me is None:
+        raise JoinError(
+            f"this member ({','.join(own_peer_urls)}) is not a member of the cluster at {url}: "
+            "add it first with 'trionodectl member add <name> <peer URL>'")
+    return Joined(me.id, cluster_id, tuple(members))
+
+
+async def self_join(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Any) -> Joined:
+    """0.4's -peers: add ourselves unless already added, then join."""
+    url, cluster_id, members = await _first_answer(peer_urls, log)
+    me = _find(members, own_peer_urls)
+    if me is not None:
+        return Joined(me.id, cluster_id, tuple(members))
+    endpoints = [u for m in members for u in m.client_urls]
+    if not endpoints:
+        raise JoinError(f"the cluster at {url} lists no client URL to ask for our addition")
+    async with Client(endpoints) as client:
+        try:
+            added = await client.add_member(own_peer_urls[0])
+        except (ClientError, ValueError) as exc:
+            raise JoinError(f"could not add this member to the cluster at {url}: {exc}") from None
+    log.info("join.added", member=added.id, via=",".join(endpoints))
+    member = Member(int(added.id, 16), "", tuple(added.peer_urls))
+    return Joined(member.id, cluster_id, (*members, member))
+
+
+def _find(members: Sequence[Member], own_peer_urls: Sequence[str]) -> Member | None:
+    me = next((m for m in members if set(m.peer_urls) == set(own_peer_urls)), None)
+    if me is not None and me.name:
+        raise JoinError(f"member {me.id:x} ({','.join(own_peer_urls)}) has already started as "
+                        f"{me.name!r}: a new member needs its own peer URL")
+    return me
+
+
+async def _first_answer(peer_urls: Sequence[str], log: Any) -> tuple[str, int, list[Member]]:
+    """Ask each peer URL in turn for the member list; the first good answer wins."""
     reasons = []
     for url in peer_urls:
         try:
             with trio.fail_after(_PEER_TIMEOUT):
-                cluster_id, members = await _get_members(url)
+                return (url, *await _get_members(url))
         except (OSError, TransportError, trio.TooSlowError, ValueError, KeyError, TypeError) as exc:
             reasons.append(f"{url}: {exc or type(exc).__name__}")
             log.warning("join.peer_failed", peer=url, error=str(exc) or type(exc).__name__)
-            continue
-        me = [m for m in members if set(m.peer_urls) == set(own_peer_urls)]
-        if not me:
-            raise JoinError(
-                f"this member ({','.join(own_peer_urls)}) is not a member of the cluster at {url}: "
-                "add it first with 'trionodectl member add <name> <peer URL>'")
-        if me[0].name:
-            raise JoinError(f"member {me[0].id:x} ({','.join(own_peer_urls)}) has already started as "
-                            f"{me[0].name!r}: a new member needs its own peer URL")
-        return Joined(me[0].id, cluster_id, tuple(members))
-    raise JoinError("could not get the member list from any peer of --initial-cluster: "
-                    + "; ".join(reasons))
+    raise JoinError("could not get the member list from any peer: " + "; ".join(reasons))
 
 
 async def _get_members(url: str) -> tuple[int, list[Member]]:

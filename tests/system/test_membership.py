@@ -335,3 +335,18 @@ def test_a_member_moves_to_a_new_peer_url(nodes: Nodes, cluster: Cluster) -> Non
     status, body = call(client_url(leader) + f"/v2/members/{mover_id}", "PUT",
                         {"peerURLs": [cluster.peer_urls[leader.name]]})
     assert (status, json.loads(body)) == (409, {"message": "membership: peerURL exists"})
+
+
+def test_peers_flag_adds_itself_as_in_0_4(nodes: Nodes, cluster: Cluster) -> None:
+    """etcd 0.4's `-peers`: a fresh member asks to be added, then joins; no `member add` first."""
+    leader = cluster.leader()
+    peer = f"http://127.0.0.1:{free_port()}"
+    asked = urllib.parse.urlsplit(cluster.peer_urls[leader.name]).netloc
+    new = nodes.node("node4", "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                     "--initial-cluster", f"node4={peer}", "-peers", asked,
+                     "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS))
+    new.start()
+    cluster.members.append(new)
+    assert new.log_lines(event="join.added")
+    wait_for(lambda: machines_match(cluster.running()), 10, "node4 is a member everywhere", cluster.describe)
+    assert sorted(m["name"] for m in members_of(leader)) == ["node1", "node2", "node3", "node4"]
