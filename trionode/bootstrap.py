@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .cluster import Member
 from .config import Config
 from .discovery import discover
 from .errors import ConfigError
+from .gourl import clean_path
 from .join import fetch_cluster, self_join
 from .storage import member_id_for
+from .storage.files import ensure_dir, write_atomic
 
 __all__ = ["Bootstrap", "plan", "recorded", "cluster_token"]
 
@@ -33,8 +36,12 @@ class Bootstrap:
 
 
 def cluster_token(config: Config) -> str:
-    """A discovery URL names one cluster: it is the token, as in etcd."""
-    return config.discovery or config.initial_cluster_token
+    """A discovery URL names one cluster: it is the token, as in etcd, in one spelling
+    (case of scheme and host, a trailing slash): every member derives ids from it."""
+    if not config.discovery:
+        return config.initial_cluster_token
+    parts = urlsplit(config.discovery)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), clean_path(parts.path or "/"), "", ""))
 
 
 def recorded(record: dict | None, config: Config) -> Bootstrap:
@@ -60,9 +67,14 @@ async def plan(config: Config, log: Any) -> Bootstrap:
         joined = await self_join([p for p in config.peers if p not in own], own, log)
         return Bootstrap(joined.members, True, (joined.member_id, joined.cluster_id))
     if config.discovery:
-        own_id = member_id_for(config.name, token)
-        pairs = await discover(config.discovery, config.name,
-                               [str(u) for u in config.initial_advertise_peer_urls], log, member_id=own_id)
+        # A member stopped while it waited for its peers is resumed, not refused as a
+        # reuse of the token: this mark in its data dir says it registered already.
+        mark = config.data_dir / "member" / "discovering"
+        resuming = mark.exists() and mark.read_text() == token
+        ensure_dir(mark.parent)
+        write_atomic(mark, [token.encode()])
+        pairs = await discover(config.discovery, config.name, own, log,
+                               member_id=member_id_for(config.name, token), resuming=resuming)
         return Bootstrap(tuple(_members(pairs, token)))
     return Bootstrap(tuple(static_members(config, token)))
 

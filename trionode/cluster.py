@@ -75,8 +75,6 @@ class Membership:
         self.cluster_id = cluster_id
         self._members = {m.id: m for m in members}
         self.removed: set[int] = set()
-        #: bumped by every change of who is a member or who votes (not by a publish)
-        self.version = 0
 
     @property
     def members(self) -> list[Member]:
@@ -97,10 +95,7 @@ class Membership:
     def get(self, member_id: int) -> Member | None:
         return self._members.get(member_id)
 
-    def by_name(self, name: str) -> Member | None:
-        return next((m for m in self.members if m.name == name), None)
-
-    def apply(self, command: Command) -> Member | None:
+    def publish(self, command: Command) -> Member | None:
         """Apply a PUBLISH; the member as published, or None for one we do not know (it
         was removed)."""
         member_id = int(command.key[1:], 16)
@@ -119,21 +114,22 @@ class Membership:
         action = Action(body["action"])
         if action is Action.ADD:
             return self._add(member_id, tuple(body["peerURLs"]), bool(body.get("learner")))
-        member = self._existing(member_id)
+        member = self.existing(member_id)
+        if action in (Action.REMOVE, Action.DEMOTE) and self.voters == (member_id,):
+            # etcd answers 500 too; a cluster without a voter could never commit again
+            raise MemberError(500, f"membership: {member_id:x} is the last voting member")
         if action is Action.REMOVE:
             del self._members[member_id]
             self.removed.add(member_id)
         elif action is Action.UPDATE:
             urls = tuple(body["peerURLs"])
-            self._check_urls(urls, exclude=member_id)
+            self.check_urls(urls, exclude=member_id)
             member = self._members[member_id] = replace(member, peer_urls=urls)
-            return Change(action, member)  # who votes is unchanged
         elif member.learner == (action is Action.PROMOTE):
             self._members[member_id] = member = replace(member, learner=action is Action.DEMOTE)
         else:
             state = "a standby" if member.learner else "a voting member"
             raise MemberError(409, f"membership: member {member_id:x} is already {state}")
-        self.version += 1
         return Change(action, member)
 
     def _add(self, member_id: int, urls: tuple[str, ...], learner: bool) -> Change:
@@ -141,12 +137,12 @@ class Membership:
             raise MemberError(409, "membership: ID removed")
         if member_id in self._members:
             raise MemberError(409, "membership: ID exists")
-        self._check_urls(urls, exclude=0)
+        self.check_urls(urls, exclude=0)
         member = self._members[member_id] = Member(member_id, "", urls, (), learner)
-        self.version += 1
         return Change(Action.ADD, member)
 
-    def _existing(self, member_id: int) -> Member:
+    def existing(self, member_id: int) -> Member:
+        """The member, or MemberError 404 (never was one) or 410 (removed)."""
         member = self._members.get(member_id)
         if member is not None:
             return member
@@ -154,7 +150,8 @@ class Membership:
             raise MemberError(410, f"Member permanently removed: {member_id:x}")
         raise MemberError(404, f"No such member: {member_id:x}")
 
-    def _check_urls(self, urls: tuple[str, ...], exclude: int) -> None:
+    def check_urls(self, urls: Iterable[str], exclude: int) -> None:
+        """MemberError 409 if another member than `exclude` has one of `urls`."""
         taken = {u for m in self._members.values() if m.id != exclude for u in m.peer_urls}
         if taken.intersection(urls):
             raise MemberError(409, "membership: peerURL exists")
@@ -172,4 +169,3 @@ class Membership:
                                         bool(row[4]) if len(row) > 4 else False)
                          for row in state["members"]}
         self.removed = set(state["removed"])
-        self.version += 1

@@ -80,10 +80,14 @@ def registration(name: str, peer_urls: Sequence[str]) -> str:
 
 
 async def discover(url: str, name: str, peer_urls: Sequence[str], log: Any, *,
-                   member_id: int, retries: int = RETRIES,
-                   backoff_s: float = BACKOFF_S) -> tuple[tuple[str, str], ...]:
+                   member_id: int, retries: int = RETRIES, backoff_s: float = BACKOFF_S,
+                   resuming: bool = False) -> tuple[tuple[str, str], ...]:
     """Register at `url` and wait for the cluster; -> the initial cluster as (name, peer
-    URL) pairs, members in registration order. Raises DiscoveryError."""
+    URL) pairs, members in registration order. Raises DiscoveryError.
+
+    `resuming`: this very member registered before and was stopped while it waited (its
+    data dir says so): its own registration, if unchanged, is taken as its own, not as a
+    reuse of the token."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
         raise DiscoveryError(f"{INVALID_URL}: {url}")
@@ -92,7 +96,7 @@ async def discover(url: str, name: str, peer_urls: Sequence[str], log: Any, *,
     log = log.bind(discovery_url=url)
     async with _RootKeysClient([f"http://{parts.netloc}"], timeout=REQUEST_TIMEOUT_S) as client:
         session = _Session(client, clean_path("/" + unquote(parts.path)), member_id, log,
-                           retries, backoff_s)
+                           retries, backoff_s, resuming)
         members, size = await session.join(registration(name, peer_urls))
     return _cluster(members, size)
 
@@ -105,6 +109,7 @@ class _Session:
     log: Any
     retries: int
     backoff_s: float
+    resuming: bool
     failures: int = 0
     # The directory's key as the server names it in replies; a discovery service shows
     # /<token> as /_etcd/registry/<token>, so it can differ from `token`.
@@ -124,6 +129,9 @@ class _Session:
         try:
             created = await self.client.create(self.self_key, value)
         except NodeExists:
+            if self.resuming and await self._registered_as(value):
+                self.log.info("discovery: registered before this restart", key=self.self_key)
+                return
             raise DiscoveryError(DUPLICATE_ID) from None
         except ClientError as exc:
             # Not retried, as etcd does not: the create may have been applied.
@@ -133,6 +141,10 @@ class _Session:
         await self._call(self.client.wait, self.self_key,
                          wait_index=created.node.created_index)
         self.log.info("discovery: registered", key=self.self_key, value=value)
+
+    async def _registered_as(self, value: str) -> bool:
+        existing = (await self._call(self.client.get, self.self_key)).node
+        return existing is not None and existing.value == value
 
     async def _check(self) -> tuple[list[Node], int, int]:
         """(members by createdIndex, size, index of the listing); raises FULL when the first

@@ -27,7 +27,7 @@ from .client.connection import Connection, TransportError, dial
 from .cluster import Member
 from .errors import ConfigError
 
-__all__ = ["Joined", "JoinError", "fetch_cluster", "self_join"]
+__all__ = ["Joined", "JoinError", "fetch_cluster", "self_join", "removed_by_peers"]
 
 #: how long one peer gets to answer before we try the next
 _PEER_TIMEOUT = 5.0
@@ -95,19 +95,38 @@ async def _first_answer(peer_urls: Sequence[str], log: Any) -> tuple[str, int, l
     raise JoinError("could not get the member list from any peer: " + "; ".join(reasons))
 
 
-async def _get_members(url: str) -> tuple[int, list[Member]]:
+async def removed_by_peers(peer_urls: Sequence[str], member_id: int, cluster_id: int, log: Any) -> bool:
+    """Whether a peer of our cluster says we were removed (410). Peers that do not know of
+    us yet (404), or do not answer, prove nothing: only a removal applied by one does."""
+    for url in peer_urls:
+        try:
+            with trio.fail_after(_PEER_TIMEOUT):
+                status, headers, _ = await _get(url, f"/members/{member_id:x}")
+        except (OSError, TransportError, trio.TooSlowError) as exc:
+            log.debug("join.peer_failed", peer=url, error=str(exc) or type(exc).__name__)
+            continue
+        if status == 410 and headers.get("x-etcd-cluster-id") == f"{cluster_id:x}":
+            return True
+    return False
+
+
+async def _get(url: str, path: str) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
     stream = await dial(parts.hostname or "", parts.port or 80)
     conn = Connection(stream)
     try:
-        await conn.send("GET", "/members", parts.netloc, None, None)
+        await conn.send("GET", path, parts.netloc, None, None)
         head = await conn.read_head()
-        body = await conn.read_body()
+        return head.status, head.headers, await conn.read_body()
     finally:
         conn.close()
-    if head.status != 200:
-        raise ValueError(f"GET /members answered {head.status}")
-    cluster_id = int(head.headers["x-etcd-cluster-id"], 16)
+
+
+async def _get_members(url: str) -> tuple[int, list[Member]]:
+    status, headers, body = await _get(url, "/members")
+    if status != 200:
+        raise ValueError(f"GET /members answered {status}")
+    cluster_id = int(headers["x-etcd-cluster-id"], 16)
     members = [Member(int(m["id"], 16), m["name"], tuple(m["peerURLs"]), tuple(m["clientURLs"] or ()))
                for m in json.loads(body)]
     return cluster_id, members

@@ -29,10 +29,12 @@ from .errors import ConfigError, EtcdError, ListenError
 from .http import HttpLimits, serve_http
 from .http.admin import PeerApp
 from .http.app import ClientApp
+from .join import removed_by_peers
 from .leaderstats import FollowerStats
 from .payload import is_conf_change
 from .peer import PeerTransport
 from .raft import Message, MsgType, RaftConfig, RaftCore, Role
+from .raft.membership import successor
 from .reconfig import Reconfig
 from .replica import Replica, tick_forever
 from .standbys import keep_membership
@@ -74,13 +76,12 @@ class Node:
         return self.replica.machine.membership.members
 
     @property
-    def is_leader(self) -> bool:
-        return self.replica.is_leader
+    def removed_ids(self) -> set[int]:
+        return self.replica.machine.membership.removed
 
     @property
-    def leader_peer_url(self) -> str | None:
-        leader = self.replica.machine.membership.get(self.replica.core.lead)
-        return leader.peer_urls[0] if leader is not None and leader.peer_urls else None
+    def is_leader(self) -> bool:
+        return self.replica.is_leader
 
     def cluster_config(self) -> ClusterConfig:
         return self.reconfig.cluster_config()
@@ -202,8 +203,15 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
 
     def peers() -> dict[int, tuple[str, int]]:
         assert replica is not None
-        return {m.id: _host_port(m.peer_urls[0]) for m in replica.machine.membership.members
-                if m.id != member_id and m.peer_urls}
+        found = {}
+        for m in replica.machine.membership.members:
+            if m.id == member_id or not m.peer_urls:
+                continue
+            try:
+                found[m.id] = _host_port(m.peer_urls[0])
+            except ValueError:  # the members API admits only dialable URLs; never crash on one
+                log.error("peer.bad_url", peer=f"{m.id:x}", url=m.peer_urls[0])
+        return found
 
     def on_membership() -> None:
         if transport is not None:
@@ -217,6 +225,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_stop_on_signal, nursery.cancel_scope, replica, config, log)
         nursery.start_soon(_stop_when_removed, nursery.cancel_scope, replica, config, log)
+        nursery.start_soon(_ask_if_removed, replica, cluster_id, config, log)
         await nursery.start(replica.run)
         nursery.start_soon(replica.expire_requests)
         if replica.core.voters == (member_id,):  # alone: no one to wait for, campaign at once
@@ -289,15 +298,29 @@ async def _stop_when_removed(scope: trio.CancelScope, replica: Replica, config: 
     scope.cancel()
 
 
+async def _ask_if_removed(replica: Replica, cluster_id: int, config: Config, log: Any) -> None:
+    """A member removed while it was down or cut off never applies its removal: the others
+    no longer talk to it. After a while without a leader it asks them (GET /members/<id>)."""
+    every = 10 * config.election_timeout_ms / 1000
+    while not replica.removed.is_set():
+        await trio.sleep(every)
+        if replica.core.lead:
+            continue
+        me = replica.member_id
+        urls = [m.peer_urls[0] for m in replica.machine.membership.members if m.id != me and m.peer_urls]
+        if await removed_by_peers(urls, me, cluster_id, log):
+            log.warning("member_removed", member=f"{me:x}", reason="the cluster says it removed this member")
+            replica.removed.set()
+
+
 async def _hand_over_leadership(replica: Replica, log: Any) -> None:
     """Transfer leadership to the most up-to-date follower before going away."""
     status = replica.core.status
-    if status.role is not Role.LEADER or not status.progress:
+    if status.role is not Role.LEADER:
         return
-    followers = {peer: p for peer, p in status.progress.items() if peer != replica.member_id}
-    if not followers:
+    target = successor(status.voters, lambda peer: status.progress[peer].match, replica.member_id)
+    if target is None:
         return
-    target = max(followers, key=lambda peer: followers[peer].match)
     log.info("leader_transfer", to=f"{target:x}")
     replica.transfer_leadership(target)
     while replica.is_leader:

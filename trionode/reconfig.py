@@ -56,20 +56,20 @@ class Reconfig:
     async def add_member(self, peer_urls: Sequence[str]) -> Member:
         """A new voter, or a standby once activeSize voters exist (0.4, v2-spec §5.3)."""
         membership = self.membership
-        _check_urls(membership, peer_urls, exclude=0)
+        membership.check_urls(peer_urls, exclude=0)
         member_id = new_member_id(peer_urls, self._token, int(time.time()))
         learner = len(membership.voters) >= self.cluster_config().active_size
         await self._change(change_command(Action.ADD, member_id, peer_urls, learner))
         return self.membership.get(member_id) or Member(member_id, "", tuple(peer_urls), (), learner)
 
     async def update_member(self, member_id: int, peer_urls: Sequence[str]) -> None:
-        self._existing(member_id)
-        _check_urls(self.membership, peer_urls, exclude=member_id)
+        self.membership.existing(member_id)
+        self.membership.check_urls(peer_urls, exclude=member_id)
         await self._change(change_command(Action.UPDATE, member_id, peer_urls))
 
     async def remove_member(self, member_id: int) -> int:
-        """Returns the index at which the removal was applied."""
-        self._existing(member_id)
+        """Returns the index this member had applied when the removal was (at or after it)."""
+        self.membership.existing(member_id)
         await self._change(change_command(Action.REMOVE, member_id))
         return self._replica.applied
 
@@ -79,24 +79,13 @@ class Reconfig:
     async def demote(self, member_id: int) -> None:
         await self._change(change_command(Action.DEMOTE, member_id))
 
-    def _existing(self, member_id: int) -> Member:
-        member = self.membership.get(member_id)
-        if member is not None:
-            return member
-        if member_id in self.membership.removed:
-            raise MemberError(410, f"Member permanently removed: {member_id:x}")
-        raise MemberError(404, f"No such member: {member_id:x}")
-
     async def _change(self, command: Command) -> None:
         try:
             await self._replica.propose(command)
-        except EtcdError as exc:  # no leader, or timed out (another change was in flight)
-            raise MemberError(500, exc.message) from None
-
-
-def _check_urls(membership: Membership, urls: Sequence[str], exclude: int) -> None:
-    taken = {u for m in membership.members if m.id != exclude for u in m.peer_urls}
-    if taken.intersection(urls):
-        raise MemberError(409, "membership: peerURL exists")
+        except EtcdError as exc:
+            # No leader; or the leader dropped it because another change was still being
+            # applied (Raft takes one at a time), which only shows as a timeout.
+            hint = " (a membership change may have been in flight: try again)" if "timed out" in exc.message else ""
+            raise MemberError(500, exc.message + hint) from None
 
 

@@ -63,7 +63,7 @@ class StateMachine:
 
     def _publish(self, command: Command) -> None:
         before = self.membership.get(int(command.key[1:], 16))
-        member = self.membership.apply(command)
+        member = self.membership.publish(command)
         if member is None:
             return
         if before is not None and before.name and before.name != member.name:

@@ -350,3 +350,15 @@ def test_peers_flag_adds_itself_as_in_0_4(nodes: Nodes, cluster: Cluster) -> Non
     assert new.log_lines(event="join.added")
     wait_for(lambda: machines_match(cluster.running()), 10, "node4 is a member everywhere", cluster.describe)
     assert sorted(m["name"] for m in members_of(leader)) == ["node1", "node2", "node3", "node4"]
+
+
+def test_a_member_removed_while_down_learns_it_and_stops(cluster: Cluster) -> None:
+    """Nobody talks to a removed member, so one that was down when it was removed asks."""
+    leader = cluster.leader()
+    victim = cluster.followers(leader)[0]
+    victim_id = id_of(cluster, victim)
+    victim.kill()
+    remove(leader, victim_id)
+    proc = victim.spawn()
+    assert proc.wait(10 * ELECTION_MS / 1000 + EXIT_TIMEOUT) == 0
+    assert victim.log_lines(event="member_removed") and not victim.log_lines(event="ready")

@@ -31,6 +31,7 @@ class FakeNode:
     ])
     config: ClusterConfig = ClusterConfig()
     removed: list[int] = field(default_factory=list)
+    removed_ids: set[int] = field(default_factory=lambda: {0xE5})
     fail: Exception | None = None
 
     def cluster_config(self) -> ClusterConfig:
@@ -70,7 +71,19 @@ async def test_members_other_methods_and_sub_paths() -> None:
     response = await call(FakeNode(), "POST", "/members")
     assert response == Response(405, [TEXT, NOSNIFF, ("Allow", "GET"), ("X-Etcd-Cluster-Id", "c1")],
                                 b"Method Not Allowed\n")
-    assert (await call(FakeNode(), "GET", "/members/a1")) == Response(404, [TEXT, NOSNIFF], b"404 page not found\n")
+    assert (await call(FakeNode(), "GET", "/members/a1/x")) == Response(404, [TEXT, NOSNIFF], b"404 page not found\n")
+
+
+async def test_one_member_and_a_removed_one() -> None:
+    """A member that missed its own removal asks for itself: 410 is the proof it is out."""
+    json_ct = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", "c1")]
+    assert (await call(FakeNode(), "GET", "/members/a1")) == Response(
+        200, json_ct, b'{"id":"a1","name":"n1","peerURLs":["http://10.0.0.1:7001"],'
+                      b'"clientURLs":["http://10.0.0.1:4001"]}\n')
+    assert (await call(FakeNode(), "GET", "/members/e5")) == Response(
+        410, json_ct, b'{"message":"Member permanently removed: e5"}')
+    assert (await call(FakeNode(), "GET", "/members/zz")) == Response(
+        404, json_ct, b'{"message":"No such member: zz"}')
 
 
 async def test_get_config() -> None:

@@ -156,6 +156,11 @@ async def test_three_concurrent_members_agree_and_a_fourth_is_refused(server) ->
     # A fresh cluster on the same token: the same member ids are registered already.
     with pytest.raises(DiscoveryError, match="duplicate id.*fresh token"):
         await discover(url, "m0", [peer(0)], LOG, member_id=1, **FAST)
+    # The same member resuming after a stop (its data dir says so) gets the cluster again,
+    # unless its registration says something else.
+    assert await discover(url, "m0", [peer(0)], LOG, member_id=1, resuming=True, **FAST) == results[0]
+    with pytest.raises(DiscoveryError, match="duplicate id"):
+        await discover(url, "m0", [peer(5)], LOG, member_id=1, resuming=True, **FAST)
 
 
 async def test_late_registrations_beyond_size_lose(server) -> None:

@@ -2,6 +2,8 @@
 
     GET    /members                   etcd's peer member list; a joining member learns its
                                       id and the cluster id from it
+    GET    /members/<hex id>          one member; 410 once removed (a member that missed its
+                                      own removal asks this, see node.py)
     GET    /v2/admin/config           the cluster config (v2-spec §5.2 item 1)
     PUT    /v2/admin/config           change it through Raft (item 2)
     GET    /v2/admin/machines[/name]  members by name (items 3-4)
@@ -15,7 +17,7 @@ answers them itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from ..clusterconfig import ClusterConfig, ClusterConfigError
@@ -46,6 +48,7 @@ class AdminNode(Protocol):
     member_id: int
     cluster_id_hex: str
     members: Sequence[AdminMember]
+    removed_ids: Collection[int]
     leader_id: int  # 0 = unknown
 
     def cluster_config(self) -> ClusterConfig: ...
@@ -81,6 +84,9 @@ class PeerApp:
         try:
             if path == "/members":
                 return self._members(method)
+            sub = path[len("/members/"):] if path.startswith("/members/") else ""
+            if sub and "/" not in sub and method == "GET":
+                return self._member(sub)
             if path == "/v2/admin/config":
                 return await self._config(method, request.body)
             if path == _MACHINES:
@@ -100,6 +106,19 @@ class PeerApp:
             return _not_allowed("GET", cluster)  # etcd sets the cluster id before the check
         items = ",".join(member_json(m) for m in self._node.members)
         return Response(200, [("Content-Type", "application/json"), cluster], f"[{items}]\n".encode())
+
+    def _member(self, text: str) -> Response:
+        headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", self._node.cluster_id_hex)]
+        try:
+            member_id = int(text, 16)
+        except ValueError:
+            member_id = 0
+        if member_id in self._node.removed_ids:
+            return Response(410, headers, f'{{"message":"Member permanently removed: {member_id:x}"}}'.encode())
+        member = next((m for m in self._node.members if m.id == member_id), None)
+        if member is None:
+            return Response(404, headers, f'{{"message":{quote(f"No such member: {text}")}}}'.encode())
+        return Response(200, headers, (member_json(member) + "\n").encode())
 
     async def _config(self, method: str, body: bytes) -> Response:
         if method == "GET":

@@ -7,11 +7,11 @@ change goes through the log (reconfig.py) and is answered once this member appli
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from ..errors import MemberError
+from ..configvalues import Url
+from ..errors import ConfigError, MemberError
 from ..jsontext import quote
 from . import info
 from .message import Request, Response
@@ -48,16 +48,13 @@ async def _route(node: MembersNode, request: Request, sub: str) -> Response:
             return info.members_leader(node)
         raise MemberError(404, "Not found")
     if method == "POST" and not sub:
-        urls = _peer_urls(request)
-        _check_new(node.members, urls)
-        member = await node.add_member(urls)
+        member = await node.add_member(_peer_urls(request))
         return Response(201, headers, (info.member_json(member) + "\n").encode())
     if method in ("DELETE", "PUT") and sub:
         if method == "PUT":
             urls = _peer_urls(request)
         member_id = _member_id(sub)
         if method == "PUT":
-            _check_new([m for m in node.members if m.id != member_id], urls)
             await node.update_member(member_id, urls)
         else:
             await node.remove_member(member_id)
@@ -77,26 +74,25 @@ def _peer_urls(request: Request) -> list[str]:
     urls = body.get("peerURLs") if isinstance(body, dict) else None
     if not urls or not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
         raise MemberError(400, "no valid URLs given")
-    for url in urls:
-        _check_url(url)
-    return urls
+    return [_check_url(url) for url in urls]
 
 
-def _check_url(url: str) -> None:
-    """The checks of etcd's types.NewURLs, with its messages."""
+def _check_url(url: str) -> str:
+    """The checks of etcd's types.NewURLs, with its messages; then ours: a peer URL must be
+    one our transport can dial. Returns it in the one spelling every member compares."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https", "unix", "unixs"):
         raise MemberError(400, f"URL scheme must be http, https, unix, or unixs: {url}")
     if parts.port is None and parts.scheme in ("http", "https"):
         raise MemberError(400, f'URL address does not have the form "host:port": {url}')
-    if parts.path not in ("", "/"):
+    if parts.path:
         raise MemberError(400, f"URL must not contain a path: {url}")
-
-
-def _check_new(members: Sequence[info.Member], urls: list[str]) -> None:
-    taken = {u for m in members for u in m.peer_urls}
-    if any(u in taken for u in urls):
-        raise MemberError(409, "membership: peerURL exists")
+    try:
+        if parts.scheme != "http":
+            raise ConfigError("only http:// is supported (no TLS, no unix sockets)")
+        return str(Url.parse(url))
+    except ConfigError as exc:
+        raise MemberError(400, f"trionode members talk plain TCP: {exc}: {url}") from None
 
 
 def _member_id(text: str) -> int:

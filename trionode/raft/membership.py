@@ -18,7 +18,7 @@ remaining voter with the highest match, then steps down and stays a follower.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from . import leader, replication
@@ -28,7 +28,7 @@ from .quorum import VoteResult, vote_result
 if TYPE_CHECKING:
     from .core import RaftCore
 
-__all__ = ["validate", "leader_changed", "hand_over"]
+__all__ = ["validate", "leader_changed", "hand_over", "successor"]
 
 
 def validate(self_id: int, voters: Collection[int],
@@ -78,15 +78,21 @@ def _reevaluate(r: RaftCore) -> None:
             break
 
 
+def successor(voters: Collection[int], match: Callable[[int], int], leader_id: int) -> int | None:
+    """The voter other than the leader that holds the most of the log (lowest id on ties):
+    the one to hand leadership to. Learners never lead, so they are never chosen."""
+    others = sorted(p for p in voters if p != leader_id)
+    return max(others, key=match) if others else None
+
+
 def hand_over(r: RaftCore) -> None:
     """We lead but no longer vote: let the most caught-up voter take over. TIMEOUT_NOW goes
     when it holds our whole log (leader.step, APP_RESP); tick() steps us down after an
     election timeout either way, so a lost message cannot keep a non-voter leading."""
-    others = [p for p in r.voters if p != r.id]
-    if not others:  # validate() and the edge rule it out; nobody to hand over to
+    target = successor(r.voters, lambda p: r.prs[p].match, r.id)
+    if target is None:  # validate() and the edge rule it out; nobody to hand over to
         r.become_follower(r.term, 0)
         return
-    target = max(others, key=lambda p: r.prs[p].match)  # the first (lowest id) on ties
     r.election_elapsed = 0
     r.lead_transferee = target
     r.logger.info("raft.hand_over", to=f"{target:x}", match=r.prs[target].match,

@@ -16,6 +16,9 @@ changes):
 0 means "none" in Raft (HardState.vote), so a hash of 0 becomes 1. Once written, the stored
 ids are the ones used, even if this derivation changes later.
 
+<path>/member/discovering holds the discovery URL while a new member waits for its peers
+there (bootstrap.py): a member restarted meanwhile resumes its own registration.
+
 <path>/member/lock is held with flock(LOCK_EX | LOCK_NB) while the DataDir is open: a second
 process (or a second open in this one) gets DataDirError. The kernel releases the lock when
 the process dies, so a crash never leaves a stale lock.

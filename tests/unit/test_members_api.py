@@ -1,0 +1,94 @@
+"""/v2/members changes (http/members.py) against a fake node whose membership is the real
+Membership: etcd's checks and messages, then ours (a peer URL must be dialable)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trionode.cluster import Action, Member, Membership, change_command
+from trionode.http.members import handle_members
+from trionode.http.message import Request
+from trionode.http.paths import decode_path, split_target
+from trionode.store import Store
+
+JSON = b"application/json"
+
+
+class FakeNode:
+    """Applies changes at once, as if the log committed them; no Raft, no store."""
+
+    def __init__(self) -> None:
+        self.membership = Membership(7, [Member(0xA1, "a", ("http://127.0.0.1:2380",), ("http://127.0.0.1:2379",))])
+        self.cluster_id_hex = "7"
+        self.store = Store()
+        self.leader_id = 0xA1
+        self.calls: list[tuple] = []
+
+    @property
+    def members(self) -> list[Member]:
+        return self.membership.members
+
+    async def add_member(self, peer_urls: list[str]) -> Member:
+        self.calls.append(("add", peer_urls))
+        change = self.membership.change(change_command(Action.ADD, 0xB2, peer_urls))
+        return change.member
+
+    async def update_member(self, member_id: int, peer_urls: list[str]) -> None:
+        self.calls.append(("update", member_id, peer_urls))
+        self.membership.change(change_command(Action.UPDATE, member_id, peer_urls))
+
+    async def remove_member(self, member_id: int) -> int:
+        self.calls.append(("remove", member_id))
+        self.membership.change(change_command(Action.REMOVE, member_id))
+        return 1
+
+
+async def ask(node: FakeNode, method: str, target: str, body: object = None,
+              ctype: bytes = JSON) -> tuple[int, object]:
+    raw_path, query = split_target(target)
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body or b""
+    request = Request(method, target, decode_path(raw_path), raw_path, query, [(b"content-type", ctype)], data)
+    response = await handle_members(node, request)
+    return response.status, json.loads(response.body) if response.body.strip().startswith(b"{") else response.body
+
+
+async def test_add_update_remove_go_to_the_node() -> None:
+    node = FakeNode()
+    status, body = await ask(node, "POST", "/v2/members", {"peerURLs": ["http://127.0.0.1:2390"]})
+    assert (status, body) == (201, {"id": "b2", "name": "", "peerURLs": ["http://127.0.0.1:2390"], "clientURLs": []})
+    assert (await ask(node, "PUT", "/v2/members/b2", {"peerURLs": ["http://127.0.0.1:2391"]}))[0] == 204
+    assert (await ask(node, "DELETE", "/v2/members/b2"))[0] == 204
+    assert node.calls == [("add", ["http://127.0.0.1:2390"]), ("update", 0xB2, ["http://127.0.0.1:2391"]),
+                          ("remove", 0xB2)]
+    assert await ask(node, "DELETE", "/v2/members/b2") == (410, {"message": "Member permanently removed: b2"})
+    assert await ask(node, "DELETE", "/v2/members/c3") == (404, {"message": "No such member: c3"})
+    assert await ask(node, "DELETE", "/v2/members/a1") == (500, {"message": "membership: a1 is the last voting member"})
+
+
+@pytest.mark.parametrize("url, message", [
+    ("notaurl", "URL scheme must be http, https, unix, or unixs: notaurl"),
+    ("http://127.0.0.1", 'URL address does not have the form "host:port": http://127.0.0.1'),
+    ("http://127.0.0.1:7001/", "URL must not contain a path: http://127.0.0.1:7001/"),
+    ("unix://sock:1", "trionode members talk plain TCP: only http:// is supported (no TLS, no unix "
+                      "sockets): unix://sock:1"),
+    ("https://127.0.0.1:7001", "trionode members talk plain TCP: only http:// is supported (no TLS, no "
+                               "unix sockets): https://127.0.0.1:7001"),
+])
+async def test_peer_urls_etcd_refuses_and_ones_we_cannot_dial(url: str, message: str) -> None:
+    node = FakeNode()
+    assert await ask(node, "POST", "/v2/members", {"peerURLs": [url]}) == (400, {"message": message})
+    assert node.calls == []
+
+
+async def test_bad_bodies_and_taken_urls() -> None:
+    node = FakeNode()
+    assert (await ask(node, "POST", "/v2/members", b"peerURLs=x", b"application/x-www-form-urlencoded")) == (
+        415, {"message": "Bad Content-Type application/x-www-form-urlencoded, accept application/json"})
+    assert (await ask(node, "POST", "/v2/members", {"peerURLs": []}))[0] == 400
+    assert await ask(node, "POST", "/v2/members", {"peerURLs": ["http://127.0.0.1:2380"]}) == (
+        409, {"message": "membership: peerURL exists"})
+    # one spelling: the port's leading zero does not make a new address
+    assert await ask(node, "POST", "/v2/members", {"peerURLs": ["HTTP://127.0.0.1:02380"]}) == (
+        409, {"message": "membership: peerURL exists"})
