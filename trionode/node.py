@@ -27,6 +27,7 @@ from .commands import Command, Op
 from .config import Config
 from .errors import ConfigError, EtcdError, ListenError
 from .http import HttpLimits, serve_http
+from .http.server import HttpConnections
 from .http.admin import PeerApp
 from .http.app import ClientApp
 from .join import removed_by_peers
@@ -219,10 +220,13 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
 
     replica = _replica(config, member_id, cluster_id, storage, recovered, boot, send, on_membership, log)
     node = Node(config, member_id, cluster_id, replica)
+    limits = _http_limits(config)
+    peer_http = HttpConnections(PeerApp(node), limits, log)  # the peer port's HTTP side
     transport = PeerTransport(member_id, cluster_id, peers(), own_peer.host, log, deliver=replica.deliver,
                               report_unreachable=replica.report_unreachable,
-                              report_snapshot=replica.report_snapshot, http_app=PeerApp(node))
+                              report_snapshot=replica.report_snapshot, http_serve=peer_http.serve)
     async with trio.open_nursery() as nursery:
+        await nursery.start(peer_http.run)
         nursery.start_soon(_stop_on_signal, nursery.cancel_scope, replica, config, log)
         nursery.start_soon(_stop_when_removed, nursery.cancel_scope, replica, config, log)
         nursery.start_soon(_ask_if_removed, replica, cluster_id, config, log)
@@ -241,15 +245,16 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         # (etcd waits for the same thing before it serves).
         await _publish(node, log)
         listeners = await _listen(config.listen_client_urls)
-        settings = config.http
-        limits = HttpLimits(max_header_bytes=settings.max_header_bytes,
-                            max_body_bytes=settings.max_body_bytes,
-                            idle_timeout=settings.idle_timeout_s,
-                            request_timeout=settings.request_timeout_s)
         app = ClientApp(node, discovery_service=config.discovery_service)
         await nursery.start(serve_http, listeners, app, limits, log)
         log.info("ready", member=f"{member_id:x}", cluster=node.cluster_id_hex,
                  client_urls=",".join(_bound(listeners)), peer_urls=",".join(_bound(peer_listeners)))
+
+
+def _http_limits(config: Config) -> HttpLimits:
+    settings = config.http
+    return HttpLimits(max_header_bytes=settings.max_header_bytes, max_body_bytes=settings.max_body_bytes,
+                      idle_timeout=settings.idle_timeout_s, request_timeout=settings.request_timeout_s)
 
 
 def _host_port(url: str) -> tuple[str, int]:

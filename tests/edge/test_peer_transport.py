@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import trio
 
+from trionode.http.server import HttpConnections, HttpLimits
 from trionode.peer import PeerLimits, PeerTransport
 from trionode.wire import VERSION, Hello, encode_hello
 from trionode.raft.messages import Entry, Message, MsgType, Snapshot
@@ -42,13 +43,18 @@ class Node:
         self.inbox: list[Message] = []
         self.unreachable: list[tuple[float, int]] = []
         self.snapshots: list[tuple[int, bool]] = []
+        # the peer port's HTTP side, as node.py sets it up
+        self.http = HttpConnections(http_app, HttpLimits(), self.log) if http_app is not None else None
         self.transport = PeerTransport(
             node_id, CLUSTER, peers, bind_host, self.log, self.inbox.append,
             lambda peer: self.unreachable.append((trio.current_time(), peer)),
             lambda peer, ok: self.snapshots.append((peer, ok)),
-            limits=limits, rng=random.Random(seed), http_app=http_app)
+            limits=limits, rng=random.Random(seed),
+            http_serve=self.http.serve if self.http is not None else None)
 
     async def start(self, nursery: trio.Nursery, listeners: list[trio.SocketListener] | None) -> None:
+        if self.http is not None:
+            await nursery.start(self.http.run)
         if listeners is not None:
             await nursery.start(self.transport.serve, listeners)
         await nursery.start(self.transport.run)

@@ -1,7 +1,8 @@
 """PeerTransport: the node's peer edge, an inbound listener plus one sender task per peer.
 
     transport = PeerTransport(local_id, cluster_id, peers, bind_host, log,
-                              deliver, report_unreachable, report_snapshot, http_app=app)
+                              deliver, report_unreachable, report_snapshot,
+                              http_serve=http.serve)  # http/server.py HttpConnections
     await nursery.start(transport.serve, listeners)   # inbound: binary peers and HTTP
     await nursery.start(transport.run)                # outbound
     transport.send(ready.messages)                    # from the Ready loop; never blocks
@@ -17,24 +18,21 @@ a log line (a bug upstream, or a member removed a moment ago).
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import trio
 
 from .. import wire
-from ..http.message import Request, Response
-from ..http.server import HttpConnections, HttpLimits
 from ..raft.messages import Message
 from .limits import PeerLimits
 from .ratelog import RateLimitedLog
-from .receiver import Inbound
+from .receiver import HttpServe, Inbound
 from .sender import PeerSender
 from .stats import PeerStats
 
 __all__ = ["PeerTransport"]
 
-HttpApp = Callable[[Request], Awaitable[Response]]
 Address = tuple[str, int]
 
 
@@ -44,24 +42,23 @@ class PeerTransport:
                  report_unreachable: Callable[[int], None],
                  report_snapshot: Callable[[int, bool], None], *,
                  limits: PeerLimits = PeerLimits(), rng: random.Random | None = None,
-                 http_app: HttpApp | None = None, http_limits: HttpLimits = HttpLimits()) -> None:
+                 http_serve: HttpServe | None = None) -> None:
         if local_id <= 0:
             raise ValueError("the local member id must be nonzero")
         self._check(local_id, peers)
         self.local_id, self.cluster_id, self.limits = local_id, cluster_id, limits
         self.bind_host = bind_host
         self._log = RateLimitedLog(log, trio.current_time, limits.log_interval)
-        self._raw_log = log
         self._report_unreachable = report_unreachable
         self._report_snapshot = report_snapshot
         self._rng = rng if rng is not None else random.Random()  # jitter only; never the global one
-        self._http_app, self._http_limits = http_app, http_limits
         self._stats: dict[int, PeerStats] = {}
         self._senders: dict[int, PeerSender] = {}
         self._scopes: dict[int, trio.CancelScope] = {}  # peer -> its sender task, once running
         self._nursery: trio.Nursery | None = None  # run()'s, for senders added later
         self._inbound = Inbound(local_id, cluster_id, self._stats, limits, self._log, deliver,
-                                lambda: wire.PeerDecoder(local_id, cluster_id, limits.max_frame))
+                                lambda: wire.PeerDecoder(local_id, cluster_id, limits.max_frame),
+                                http_serve)
         for peer, address in peers.items():
             self._add(peer, address)
 
@@ -89,12 +86,8 @@ class PeerTransport:
 
     async def serve(self, listeners: list[trio.SocketListener], *,
                     task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED) -> None:
-        """Accept peer connections (and HTTP, when there is an http_app) until cancelled."""
+        """Accept peer connections (and HTTP, when there is an http_serve) until cancelled."""
         async with trio.open_nursery() as nursery:
-            if self._http_app is not None:
-                http = HttpConnections(self._http_app, self._http_limits, self._raw_log)
-                await nursery.start(http.run)
-                self._inbound.http = http.serve
             await nursery.start(trio.serve_listeners, self._inbound.handle, listeners)
             task_status.started(listeners)
 
