@@ -25,13 +25,15 @@ import trio
 
 from trionode.client import Client, ClientError
 
-__all__ = ["NodeSpec", "Node", "Cluster", "node_specs", "GID_BASE", "CLIENT_PORT", "PEER_PORT"]
+__all__ = ["NodeSpec", "Node", "Cluster", "node_specs", "initial_cluster", "GID_BASE",
+           "CLIENT_PORT", "PEER_PORT"]
 
 GID_BASE = 61000
 CLIENT_PORT = 2379
 PEER_PORT = 2380
 PROBE_TIMEOUT = 0.5          # one leader/health probe of one node
 KILL_WAIT = 5.0              # bound on reaping a SIGKILLed node
+ADMIN_TIMEOUT = 7.0          # one members API request (a change waits for its commit)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,13 +56,25 @@ def node_specs(count: int) -> tuple[NodeSpec, ...]:
                  for i in range(1, count + 1))
 
 
+def initial_cluster(members: Sequence[tuple[str, str]]) -> str:
+    """--initial-cluster from (name, peer URL) pairs: "n1=http://...,n2=http://..."."""
+    return ",".join(f"{name}={url}" for name, url in members)
+
+
 def node_argv(template: str, spec: NodeSpec, specs: Sequence[NodeSpec], data_dir: Path,
-              token: str) -> list[str]:
-    """The template split like a shell would, then each word's placeholders filled in."""
+              token: str, *, cluster: str | None = None, state: str = "new") -> list[str]:
+    """The template split like a shell would, then each word's placeholders filled in.
+
+    A fresh cluster starts with every node in --initial-cluster and state "new"; a member
+    added at run time (the members nemesis) joins with `cluster` (the current members and
+    itself) and state "existing".
+    """
     values = {
         "name": spec.name, "data_dir": str(data_dir), "client_url": spec.client_url,
         "peer_url": spec.peer_url, "token": token, "python": sys.executable,
-        "initial_cluster": ",".join(f"{s.name}={s.peer_url}" for s in specs),
+        "initial_cluster": cluster if cluster is not None
+                           else initial_cluster([(s.name, s.peer_url) for s in specs]),
+        "initial_cluster_state": state,
         "host": spec.host, "client_port": CLIENT_PORT, "peer_port": PEER_PORT,
     }
     return [word.format(**values) for word in shlex.split(template)]
@@ -69,9 +83,11 @@ def node_argv(template: str, spec: NodeSpec, specs: Sequence[NodeSpec], data_dir
 class Node:
     """One node's process. `proc` is None before the first start."""
 
-    def __init__(self, spec: NodeSpec, argv: list[str], log_path: Path, cwd: Path) -> None:
+    def __init__(self, spec: NodeSpec, argv: list[str], log_path: Path, cwd: Path,
+                 data_dir: Path) -> None:
         self.spec = spec
-        self.argv = argv
+        self.argv = argv           # replaced when the node rejoins as a new member
+        self.data_dir = data_dir
         self.log_path = log_path
         self.cwd = cwd
         self.proc: subprocess.Popen | None = None
@@ -131,12 +147,24 @@ class Cluster:
         data = out / "data"
         data.mkdir(parents=True, exist_ok=True)
         self.specs = tuple(specs)
+        self._template, self._token = template, token
         self.nodes = [Node(s, node_argv(template, s, specs, data / s.name, token),
-                           out / f"{s.name}.log", data) for s in specs]
+                           out / f"{s.name}.log", data, data / s.name) for s in specs]
         self._probes = {s.name: Client([s.client_url], timeout=PROBE_TIMEOUT) for s in specs}
+        self._admins = {s.name: Client([s.client_url], timeout=ADMIN_TIMEOUT) for s in specs}
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.spec.name == name)
+
+    def admin(self, name: str) -> Client:
+        """A client of node `name` alone, for the members API (longer timeout than probes)."""
+        return self._admins[name]
+
+    def set_join_argv(self, name: str, cluster: str) -> None:
+        """From now on `name` starts as a member joining the running cluster `cluster`."""
+        node = self.node(name)
+        node.argv = node_argv(self._template, node.spec, self.specs, node.data_dir,
+                              self._token, cluster=cluster, state="existing")
 
     def start_all(self) -> None:
         for node in self.nodes:
@@ -148,7 +176,7 @@ class Cluster:
             node.kill_now()
 
     async def aclose(self) -> None:
-        for probe in self._probes.values():
+        for probe in (*self._probes.values(), *self._admins.values()):
             await probe.aclose()
 
     async def leader_view(self, name: str) -> str | None:

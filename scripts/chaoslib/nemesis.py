@@ -18,12 +18,15 @@ import trio
 
 from .cluster import Cluster
 from .firewall import Firewall
+from .membership import Membership
 
 __all__ = ["Fault", "Nemesis", "plan", "NEEDS_LEADER"]
 
-NEEDS_LEADER = frozenset({"kill-leader", "pause", "partition-leader"})
+NEEDS_LEADER = frozenset({"kill-leader", "pause", "partition-leader", "members"})
 RESTART_ALL_DOWN = (0.5, 2.0)   # seconds all nodes stay dead in restart-all
 CRASH_POLL = 0.5                # seconds between checks for nodes that died on their own
+MEMBERS_LEADER = 0.25           # how often the members nemesis removes the leader
+HEAL_REJOIN = 15.0              # seconds the final heal gives a removed node to rejoin
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,6 +57,10 @@ def plan(kind: str, rng: random.Random, names: Sequence[str], leader: str | None
         return Fault(kind, stopped=(target if rng.random() < 0.5 else rng.choice(names),))
     if kind == "restart-all":
         return Fault(kind, stopped=tuple(names))
+    if kind == "members":
+        others = [n for n in names if n != leader]
+        pick = rng.random() < MEMBERS_LEADER
+        return Fault(kind, stopped=(target if pick or not others else rng.choice(others),))
     if kind == "partition-leader":
         return Fault(kind, cuts=_between([target], [n for n in names if n != target]))
     rng.shuffle(names)
@@ -72,7 +79,8 @@ class Nemesis:
 
     def __init__(self, cluster: Cluster, firewall: Firewall, kinds: Sequence[str],
                  rng: random.Random, quiet: tuple[float, float],
-                 length: tuple[float, float], epoch: float) -> None:
+                 length: tuple[float, float], epoch: float,
+                 members_rng: random.Random | None = None) -> None:
         self._cluster, self._firewall = cluster, firewall
         self._kinds, self._rng = tuple(kinds), rng
         self._quiet, self._length = quiet, length
@@ -82,6 +90,11 @@ class Nemesis:
         self.faults = 0
         self.crashes: list[str] = []
         self._killed: set[str] = set()        # nodes down on purpose right now
+        # nodes the members nemesis took out and has not brought back (in _killed too);
+        # its own random source, so that retries do not shift the seeded fault choices
+        self._out: set[str] = set()
+        self._membership = Membership(cluster, members_rng or random.Random(0), self._log,
+                                      findings=self.crashes)
 
     def _log(self, event: str, detail: str) -> None:
         self.events.append({"t": round(time.monotonic() - self._epoch, 3), "event": event,
@@ -94,6 +107,8 @@ class Nemesis:
                                                 + self._rng.uniform(*self._quiet))))
             if time.monotonic() >= deadline:
                 return
+            for name in sorted(self._out):      # a rejoin that did not finish last time
+                await self._bring_back(name, "a later retry")
             kind = self._rng.choice(self._kinds)
             leader = await self._cluster.leader() if kind in NEEDS_LEADER else None
             fault = plan(kind, self._rng, [s.name for s in self._cluster.specs], leader)
@@ -107,7 +122,9 @@ class Nemesis:
             self.current = "quiet"
 
     async def _inject(self, fault: Fault) -> None:
-        if fault.cuts:
+        if fault.kind == "members":
+            await self._take_out(fault.stopped[0])
+        elif fault.cuts:
             specs = {s.name: s for s in self._cluster.specs}
             await self._firewall.cut([(specs[a], specs[b]) for a, b in fault.cuts])
         elif fault.kind == "pause":
@@ -122,14 +139,40 @@ class Nemesis:
                 self._restart(fault.stopped)
 
     async def _repair(self, fault: Fault) -> None:
+        if fault.kind == "members":
+            await self._bring_back(fault.stopped[0], "end of fault")
+            return
         if fault.cuts:
             await self._firewall.heal()
         for name in fault.stopped:
             self._cluster.node(name).resume()
         self._restart(fault.stopped)
 
+    async def _take_out(self, name: str) -> None:
+        self._killed.add(name)     # from now on its exit is expected
+        self._out.add(name)
+        removed, why = await self._membership.remove(name)
+        if not removed:            # never removed: still a member and running
+            self._out.discard(name)
+            self._killed.discard(name)
+            self._log("skip", f"{name} not removed within the bound: {why}")
+
+    async def _bring_back(self, name: str, when: str, bound: float | None = None) -> bool:
+        if name not in self._out:
+            return True
+        back, why = await (self._membership.rejoin(name) if bound is None
+                           else self._membership.rejoin(name, bound))
+        if back:
+            self._out.discard(name)
+            self._killed.discard(name)
+        else:
+            self._log("stuck", f"{name} not back at {when}: {why}")
+        return back
+
     def _restart(self, names: Sequence[str]) -> None:
         for name in names:
+            if name in self._out:  # only a rejoin may start it (its data dir is gone)
+                continue
             node = self._cluster.node(name)
             if not node.alive():
                 node.start()
@@ -141,6 +184,10 @@ class Nemesis:
         await self._firewall.heal()
         for node in self._cluster.nodes:
             node.resume()
+        for name in sorted(self._out):
+            if not await self._bring_back(name, "the final heal", HEAL_REJOIN):
+                self.crashes.append(f"{name} never rejoined the cluster after its removal")
+                self._log("crash", self.crashes[-1])
         self._restart([s.name for s in self._cluster.specs])
         self.current = "healed"
         self._log("heal", "all")

@@ -17,19 +17,21 @@ __all__ = ["Options", "OptionsError", "parse_options", "NEMESES", "SERVER_COMMAN
 NAMESPACE_PREFIX = "trionode-chaos-"   # + the outer process's pid
 SETUP_TIMEOUT = 30.0          # seconds for a fresh cluster to elect a leader
 NEMESES = ("kill", "kill-leader", "pause", "partition", "partition-leader", "bridge",
-           "restart-all")
+           "restart-all", "members")
 
 _NODE_FLAGS = ("--name {name} --data-dir {data_dir} --listen-client-urls {client_url} "
                "--advertise-client-urls {client_url} --listen-peer-urls {peer_url} "
                "--initial-advertise-peer-urls {peer_url} --initial-cluster {initial_cluster} "
-               "--initial-cluster-token {token}")
+               "--initial-cluster-token {token} --initial-cluster-state {initial_cluster_state}")
 #: node command templates; the placeholders are listed in the --node-command help
 SERVER_COMMANDS = {
     "trionode": "{python} -m trionode " + _NODE_FLAGS,
     "etcd": "etcd --enable-v2 " + _NODE_FLAGS,
 }
-PLACEHOLDERS = ("name", "data_dir", "client_url", "peer_url", "initial_cluster", "token",
-                 "python", "host", "client_port", "peer_port")
+PLACEHOLDERS = ("name", "data_dir", "client_url", "peer_url", "initial_cluster",
+                "initial_cluster_state", "token", "python", "host", "client_port", "peer_port")
+#: the members nemesis restarts a node as a joining member: the template must say so
+JOIN_PLACEHOLDER = "{initial_cluster_state}"
 
 
 class OptionsError(Exception):
@@ -76,6 +78,9 @@ class Options:
                 raise ValueError("empty")
         except (IndexError, KeyError, ValueError) as exc:
             raise OptionsError(f"bad --node-command template: {exc!r}") from None
+        if "members" in self.nemeses and JOIN_PLACEHOLDER not in self.node_command:
+            raise OptionsError("the members nemesis needs " + JOIN_PLACEHOLDER
+                               + " in --node-command (a node rejoins with 'existing')")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -125,10 +130,11 @@ def _span(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(f"expected MIN,MAX seconds, got {text!r}") from None
 
 
-def _nemeses(text: str) -> tuple[str, ...]:
+def _nemeses(text: str, template: str) -> tuple[str, ...]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if "all" in names:
-        return NEMESES
+        # a node command that cannot be told to join an existing cluster sits members out
+        return tuple(n for n in NEMESES if n != "members" or JOIN_PLACEHOLDER in template)
     unknown = [n for n in names if n not in NEMESES]
     if unknown or not names:
         raise OptionsError(f"unknown nemesis {','.join(unknown) or text!r}; "
@@ -145,7 +151,7 @@ def parse_options(argv: list[str]) -> Options:
         server, template = args.server, SERVER_COMMANDS[args.server]
     return Options(
         nodes=args.nodes, seed=args.seed, duration=args.duration,
-        nemeses=_nemeses(args.nemesis), nemesis_label=args.nemesis, server=server,
+        nemeses=_nemeses(args.nemesis, template), nemesis_label=args.nemesis, server=server,
         node_command=template, out=args.out, unsafe_reads=args.unsafe_reads,
         clients=args.clients, registers=args.registers, rate=args.rate,
         timeout=args.timeout, quiet=args.quiet, fault=args.fault,

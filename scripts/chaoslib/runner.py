@@ -77,7 +77,8 @@ async def _load(opts: Options, cluster: Cluster, firewall: Firewall, phases: Pha
                         rate=opts.rate, timeout=opts.timeout, unsafe_reads=opts.unsafe_reads,
                         seed=opts.seed, leader=lambda: leader[0])
     nemesis = Nemesis(cluster, firewall, opts.nemeses, random.Random(opts.seed),
-                      opts.quiet, opts.fault, epoch)
+                      opts.quiet, opts.fault, epoch,
+                      members_rng=random.Random(f"{opts.seed}/members"))
     # the same lists: whatever ends the load, what was gathered is reported
     got.ops, got.events, got.crashes = workload.ops, nemesis.events, nemesis.crashes
     progress = Progress(sys.stderr, workload, nemesis, lambda: leader[0], epoch, opts.duration)

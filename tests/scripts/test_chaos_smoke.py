@@ -1,6 +1,8 @@
 """Smoke test of scripts/chaos: a few seconds of faults against a 3-node trionode cluster.
 
-One run must pass (kill and partition nemeses), and the deliberately broken mode (reads
+One run must pass (kill and partition nemeses), so must one of the members nemesis (a
+node removed through the members API, wiped, added back under a new id and restarted as
+a joining member), and the deliberately broken mode (reads
 without quorum sent to followers, under partitions) must be flagged as not linearizable:
 that second run is also what shows the iptables partitions really cut a node off, since a
 follower only serves stale values when it stops hearing from the leader. Faults are short
@@ -68,3 +70,23 @@ def test_unsafe_reads_are_caught(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "report.json").read_text())
     bad = [v for v in report["registers"] if v["status"] == "not linearizable"]
     assert bad and all(v["detail"] for v in bad)
+
+
+def test_members_pass(tmp_path: Path) -> None:
+    code, stdout, stderr = _chaos(tmp_path, "--duration", "6", "--nemesis", "members")
+    summary = stdout.strip().splitlines()[-1]
+    assert code == 0, stdout + stderr
+    for part in ("linearizable 4/4 registers", "queue ok", "nodes identical", "PASS"):
+        assert part in summary, summary
+    report = json.loads((tmp_path / "report.json").read_text())
+    events = [(e["event"], e["detail"]) for e in report["nemesis"]]
+    removed = [d for e, d in events if e == "remove"]
+    assert removed, events
+    # every removed member stopped by itself, cleanly, and came back as a new member
+    assert [d for e, d in events if e == "exit"], events
+    assert all(d.endswith("status 0") for e, d in events if e == "exit"), events
+    assert not [d for e, d in events if e in ("kill", "stuck", "crash")], events
+    added = [d for e, d in events if e == "add"]
+    assert added and all("new id" in d for d in added), events
+    assert len([d for e, d in events if e == "join"]) == len(added), events
+    assert not report["crashes"]
