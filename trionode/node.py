@@ -80,10 +80,6 @@ class Node:
     def removed_ids(self) -> set[int]:
         return self.replica.machine.membership.removed
 
-    @property
-    def is_leader(self) -> bool:
-        return self.replica.is_leader
-
     def cluster_config(self) -> ClusterConfig:
         return self.reconfig.cluster_config()
 
@@ -148,10 +144,11 @@ async def serve(config: Config, log: Any) -> None:
     """Run a node until SIGTERM/SIGINT; raises DataDirError/WalCorruptError on bad data."""
     token = cluster_token(config)
     fresh = not DataDir.exists(config.data_dir)
+    # A new member finds out who its cluster is (which may mean asking a running cluster
+    # or a discovery service) before its data dir exists: the answer is recorded in it.
     planned = await plan(config, log) if fresh else None
-    ids = planned.ids if planned is not None else None
-    record = planned.record() if planned is not None else None
-    with DataDir.open(config.data_dir, config.name, token, ids=ids, bootstrap=record) as datadir:
+    with DataDir.open(config.data_dir, config.name, token, ids=planned and planned.ids,
+                      bootstrap=planned and planned.record()) as datadir:
         boot = recorded(datadir.bootstrap, config)
         storage, recovered = await trio.to_thread.run_sync(Storage.open, config.data_dir, log)
         try:

@@ -19,13 +19,13 @@ from typing import Any
 
 import trio
 
+from .cluster import Action
 from .commands import Command
 from .errors import EtcdError
 from .leaderstats import FollowerStats, RequestRate
 from .payload import RequestIds, pack
 from .raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot
 from .raft.messages import LOCAL_TYPES
-from .cluster import Action
 from .statemachine import StateMachine
 from .storage import Storage
 from .store import Event
@@ -299,9 +299,9 @@ class Replica:
         self.applied = self.snapshot_index = snapshot.index
         self.applied_term = snapshot.term
         self._log.info("snapshot_installed", index=snapshot.index, term=snapshot.term)
-        self.sync_membership()
+        self._sync_membership()
 
-    def sync_membership(self) -> None:
+    def _sync_membership(self) -> None:
         """Tell the core and the node who the members are now; note our own removal."""
         membership = self.machine.membership
         self.core.set_membership(membership.voters, membership.learners)
@@ -320,7 +320,7 @@ class Replica:
                 self._log.info("membership_changed", action=change.action.value,
                                member=f"{change.member.id:x}", index=index)
             self._snapshot_now = any(c.action is Action.ADD for c in changes) or self._snapshot_now
-            self.sync_membership()
+            self._sync_membership()
         if outcome is not None:
             waiter = self._waiters.get(outcome[0])
             if waiter is not None:
