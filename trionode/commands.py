@@ -33,6 +33,7 @@ class Op(enum.IntEnum):
     NOOP = 8  # applies nothing
     PUBLISH = 9  # a member's name and client URLs (key "/<id hex>", value JSON); see cluster.py
     MEMBER = 10  # a membership change (key "/<id hex>", value JSON); see cluster.py
+    REFUSED = 11  # a membership change the leader refused (another was in flight): fails its request
 
 
 class CommandError(ValueError):

@@ -32,7 +32,7 @@ from .http.admin import PeerApp
 from .http.app import ClientApp
 from .join import removed_by_peers
 from .leaderstats import FollowerStats
-from .payload import is_conf_change
+from .payload import is_conf_change, refused
 from .peer import PeerTransport
 from .raft import Message, MsgType, RaftConfig, RaftCore, Role
 from .raft.membership import successor
@@ -177,6 +177,7 @@ def _replica(config: Config, member_id: int, cluster_id: int, storage: Storage, 
     voters, learners = ((), ()) if waiting else (membership.voters, membership.learners)
     raft_config = RaftConfig(
         id=member_id, peers=voters, learners=learners, is_conf_change=is_conf_change,
+        refuse_conf_change=refused,
         election_tick=max(2, config.election_timeout_ms // config.heartbeat_interval_ms),
         heartbeat_tick=1, rng=random.Random(os.urandom(16)), logger=log)
     core = RaftCore(raft_config, recovered.hard_state, recovered.snapshot, recovered.entries)

@@ -17,7 +17,7 @@ import struct
 
 from .commands import Command, Op
 
-__all__ = ["RequestIds", "pack", "unpack", "is_conf_change"]
+__all__ = ["RequestIds", "pack", "unpack", "is_conf_change", "refused"]
 
 _ID = struct.Struct(">Q")
 
@@ -30,6 +30,13 @@ def is_conf_change(data: bytes) -> bool:
     """Whether an entry changes who votes: the Raft core lets one such change be in flight
     at a time (RaftConfig.is_conf_change). Looks at the op byte only, without decoding."""
     return len(data) > _ID.size and data[_ID.size] == Op.MEMBER
+
+
+def refused(data: bytes) -> bytes:
+    """What the leader appends for a membership change it refuses (RaftConfig.
+    refuse_conf_change): the same request id with a REFUSED command, which changes nothing
+    and tells the member that proposed it at once, rather than after a timeout."""
+    return data[: _ID.size] + Command(Op.REFUSED).encode()
 
 
 def unpack(data: bytes) -> tuple[int, Command]:

@@ -82,10 +82,7 @@ class Reconfig:
     async def _change(self, command: Command) -> None:
         try:
             await self._replica.propose(command)
-        except EtcdError as exc:
-            # No leader; or the leader dropped it because another change was still being
-            # applied (Raft takes one at a time), which only shows as a timeout.
-            hint = " (a membership change may have been in flight: try again)" if "timed out" in exc.message else ""
-            raise MemberError(500, exc.message + hint) from None
+        except EtcdError as exc:  # no leader, or it timed out
+            raise MemberError(500, exc.message) from None
 
 

@@ -57,6 +57,9 @@ class StateMachine:
             if op is Op.MEMBER:
                 self._change(command)
                 return request_id, []
+            if op is Op.REFUSED:
+                return request_id, MemberError(
+                    500, "membership: another membership change is still being applied; try again")
             return request_id, self.store.apply(command)
         except (EtcdError, MemberError) as exc:
             return request_id, exc

@@ -243,3 +243,15 @@ def test_config_membership_validation() -> None:
     core = RaftCore(RaftConfig(1, (1, 2), rng=rng), HardState(), None, [Entry(1, 1, b"")])
     with pytest.raises(ValueError):
         core.set_membership((1, 2), (2,))
+
+
+def test_a_refused_change_becomes_what_the_edge_says() -> None:
+    """refuse_conf_change lets the edge keep the request's identity in the refused entry,
+    so its proposer hears at once instead of timing out."""
+    c = _cluster(refuse_conf_change=lambda data: b"refused " + data)
+    c.propose(1, b"conf l4")
+    c.propose(1, b"conf l5")
+    c.stabilize(c.up())
+    datas = [e.data for e in c.core(2).log.entries]
+    assert b"conf l4" in datas and b"refused conf l5" in datas
+    assert c.core(2).learners == (4,)

@@ -4,12 +4,14 @@ kept equal to /v2/members throughout. Each test is a few seconds of real cluster
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
 from urllib.parse import quote_plus
 
@@ -362,3 +364,24 @@ def test_a_member_removed_while_down_learns_it_and_stops(cluster: Cluster) -> No
     proc = victim.spawn()
     assert proc.wait(10 * ELECTION_MS / 1000 + EXIT_TIMEOUT) == 0
     assert victim.log_lines(event="member_removed") and not victim.log_lines(event="ready")
+
+
+def test_concurrent_changes_are_answered_at_once(cluster: Cluster) -> None:
+    """Raft takes one membership change at a time; one that comes while another is being
+    applied is refused with a clear error right away, not after a request timeout."""
+    leader = cluster.leader()
+    urls = [f"http://127.0.0.1:{free_port()}" for _ in range(4)]
+    with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+        started = time.monotonic()
+        replies = list(pool.map(lambda url: call(client_url(leader) + "/v2/members", "POST",
+                                                 {"peerURLs": [url]}), urls))
+        took = time.monotonic() - started
+    statuses = sorted(status for status, _ in replies)
+    assert statuses[0] == 201 and set(statuses) <= {201, 500}, replies
+    for status, body in replies:
+        if status == 500:
+            assert b"another membership change is still being applied; try again" in body
+    assert took < 3, f"{took:.1f}s: a refused change waited for the request timeout"
+    added = [json.loads(body)["id"] for status, body in replies if status == 201]
+    listed = {m["id"] for m in members_of(leader)}
+    assert set(added) <= listed and len(listed) == 3 + len(added)

@@ -10,7 +10,7 @@ from trionode.cluster import Action, Member, Membership, change_command, publish
 from trionode.commands import Command, CommandError, Op
 from trionode.errors import EtcdError, MemberError
 from trionode.leaderstats import FollowerStats, go_float
-from trionode.payload import RequestIds, pack, unpack
+from trionode.payload import RequestIds, pack, refused, unpack
 from trionode.statemachine import StateMachine
 from trionode.store import Store
 
@@ -85,6 +85,15 @@ def test_member_changes_are_checked_when_applied() -> None:
     other = machine()
     other.load(sm.dump())
     assert other.membership.members == sm.membership.members and other.membership.removed == {2}
+
+
+def test_a_refused_change_fails_its_request_and_changes_nothing() -> None:
+    sm = machine()
+    index = sm.store.index
+    request_id, error = sm.apply(refused(pack(42, change_command(Action.ADD, 3, ["http://127.0.0.1:3"]))))
+    assert request_id == 42 and isinstance(error, MemberError) and error.status == 500
+    assert "try again" in error.message
+    assert sm.membership.ids == (1, 2) and sm.store.index == index and not sm.changes
 
 
 def test_snapshot_round_trip_and_watchers_closed() -> None:

@@ -40,7 +40,9 @@ class RaftConfig:
 
     `peers` are the voters, `learners` the non-voting members (membership.py); this member
     may be in neither (it then never campaigns). `is_conf_change(data)` tells a membership
-    change entry, which the leader admits one at a time."""
+    change entry, which the leader admits one at a time; one it refuses is appended as
+    `refuse_conf_change(data)` instead (by default an empty entry, as etcd-raft does; the
+    edge may keep enough of it to tell its proposer at once)."""
 
     id: int
     peers: tuple[int, ...]  # the voters
@@ -54,6 +56,7 @@ class RaftConfig:
     rng: random.Random = field(kw_only=True)  # the only source of randomness (seeded)
     logger: Any = field(default=None, kw_only=True)  # structlog-like: .info(event, **kv), .debug
     is_conf_change: Callable[[bytes], bool] = field(default=_never, kw_only=True)
+    refuse_conf_change: Callable[[bytes], bytes] = field(default=lambda data: b"", kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, int) or not 0 < self.id < 1 << 64:
@@ -61,8 +64,8 @@ class RaftConfig:
         peers, learners = membership.validate(self.id, self.peers, self.learners)
         object.__setattr__(self, "peers", peers)
         object.__setattr__(self, "learners", learners)
-        if not callable(self.is_conf_change):
-            raise ValueError("is_conf_change must be a callable(bytes) -> bool")
+        if not callable(self.is_conf_change) or not callable(self.refuse_conf_change):
+            raise ValueError("is_conf_change and refuse_conf_change must be callables")
         if not 0 < self.heartbeat_tick < self.election_tick:
             raise ValueError("need 0 < heartbeat_tick < election_tick")
         if self.max_inflight < 1 or self.max_msg_entries < 1:

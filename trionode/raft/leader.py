@@ -100,12 +100,12 @@ def append_proposals(r: RaftCore, datas: list[bytes]) -> None:
 
 def _admit_conf_change(r: RaftCore, index: int, data: bytes) -> bytes:
     """One membership change at a time (membership.py): while an earlier one may still be
-    unapplied here — anything up to pending_conf_index could be one — a new one becomes an
-    empty entry. Its proposer never sees it applied and times out (etcd does the same)."""
+    unapplied here — anything up to pending_conf_index could be one — a new one becomes
+    what config.refuse_conf_change makes of it (an empty entry unless the edge says)."""
     if r.pending_conf_index > r.log.applied:
         r.logger.info("raft.conf_change_refused", index=index, pending=r.pending_conf_index,
                       applied=r.log.applied)
-        return b""
+        return r.config.refuse_conf_change(data)
     r.pending_conf_index = index
     return data
 
