@@ -1,8 +1,8 @@
 """Who a new member starts with: the static --initial-cluster, a discovery URL, or the
 running cluster it joins (--initial-cluster-state existing after a `member add`, or etcd
-0.4's -peers, which adds itself). Decided once, when the data
-dir is new, and recorded in it (storage/datadir.py "bootstrap"): a restart replays the log
-from that same membership whatever the flags or the discovery service say by then.
+0.4's -peers, which adds itself). Decided once, when the data dir is new, and recorded in
+it (storage/datadir.py "bootstrap"): a restart replays the log from that same membership
+whatever the flags or the discovery service say by then.
 """
 
 from __future__ import annotations
