@@ -7,7 +7,6 @@ decides between requests that raced through different members.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 
@@ -17,15 +16,9 @@ from .commands import Command, Op
 from .errors import EtcdError, MemberError
 from .replica import Replica
 from .statemachine import CONFIG_KEY
+from .storage import added_member_id
 
-__all__ = ["Reconfig", "new_member_id"]
-
-
-def new_member_id(peer_urls: Sequence[str], cluster_token: str, now_s: int) -> int:
-    """etcd's recipe: a hash of the peer URLs, the cluster and the time, so the same address
-    added again after a removal gets a new id (a removed id is never reused)."""
-    text = "".join(sorted(peer_urls)) + cluster_token + str(now_s)
-    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "big") or 1
+__all__ = ["Reconfig"]
 
 
 class Reconfig:
@@ -57,7 +50,7 @@ class Reconfig:
         """A new voter, or a standby once activeSize voters exist (0.4, v2-spec §5.3)."""
         membership = self.membership
         membership.check_urls(peer_urls, exclude=0)
-        member_id = new_member_id(peer_urls, self._token, int(time.time()))
+        member_id = added_member_id(peer_urls, self._token, int(time.time()))
         learner = len(membership.voters) >= self.cluster_config().active_size
         await self._change(change_command(Action.ADD, member_id, peer_urls, learner))
         return self.membership.get(member_id) or Member(member_id, "", tuple(peer_urls), (), learner)
@@ -84,5 +77,3 @@ class Reconfig:
             await self._replica.propose(command)
         except EtcdError as exc:  # no leader, or it timed out
             raise MemberError(500, exc.message) from None
-
-

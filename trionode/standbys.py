@@ -53,14 +53,17 @@ async def _look(replica: Replica, reconfig: Reconfig, now: float, leading_since:
         return
     membership = reconfig.membership
     voters, learners = membership.voters, membership.learners
+    status = replica.core.status  # one view of every member's progress for this look
+    match = {peer: progress.match for peer, progress in status.progress.items()}
     if len(voters) < config.active_size and learners:
-        ready = _caught_up(replica, learners)
+        ready = [i for i in learners if match.get(i, 0) + CAUGHT_UP_SLACK >= status.commit]
         if ready:
-            log.info("membership.promote", member=f"{ready[0]:x}", active_size=config.active_size)
-            await reconfig.promote(ready[0])
+            best = max(ready, key=lambda i: match.get(i, 0))
+            log.info("membership.promote", member=f"{best:x}", active_size=config.active_size)
+            await reconfig.promote(best)
     elif len(voters) > config.active_size:
         followers = [v for v in voters if v != replica.member_id]
-        target = min(followers, key=lambda v: _match(replica, v))
+        target = min(followers, key=lambda v: match.get(v, 0))
         log.info("membership.demote", member=f"{target:x}", active_size=config.active_size)
         await reconfig.demote(target)
 
@@ -75,14 +78,3 @@ def _silent_member(replica: Replica, now: float, leading_since: float, config: C
         if now - heard > config.remove_delay:
             return member_id
     return None
-
-
-def _caught_up(replica: Replica, learners: tuple[int, ...]) -> list[int]:
-    commit = replica.core.status.commit
-    ready = [i for i in learners if _match(replica, i) + CAUGHT_UP_SLACK >= commit]
-    return sorted(ready, key=lambda i: -_match(replica, i))
-
-
-def _match(replica: Replica, member_id: int) -> int:
-    progress = replica.core.status.progress.get(member_id)
-    return progress.match if progress is not None else 0

@@ -3,7 +3,7 @@
 Blocking file I/O throughout: the node runs it in a worker thread, never on the trio loop.
 """
 
-from .datadir import DataDir, cluster_id_for, member_id_for
+from .datadir import DataDir, added_member_id, cluster_id_for, member_id_for
 from .records import Entry, HardState, Snapshot
 from .storage import Recovered, Storage
 from .wal import SEGMENT_BYTES, StorageFailedError
@@ -17,6 +17,7 @@ __all__ = [
     "Snapshot",
     "Storage",
     "StorageFailedError",
+    "added_member_id",
     "cluster_id_for",
     "member_id_for",
 ]

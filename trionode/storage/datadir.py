@@ -30,12 +30,13 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataDirError
 from .files import ensure_dir, write_atomic
 
-__all__ = ["DataDir", "member_id_for", "cluster_id_for"]
+__all__ = ["DataDir", "member_id_for", "cluster_id_for", "added_member_id"]
 
 _FIELDS = {"name": str, "cluster_token": str, "member_id": int, "cluster_id": int}
 
@@ -47,6 +48,13 @@ def _id(*parts: str) -> int:
 
 def member_id_for(name: str, cluster_token: str) -> int:
     return _id("trionode member", name, cluster_token)
+
+
+def added_member_id(peer_urls: Sequence[str], cluster_token: str, now_s: int) -> int:
+    """The id of a member added at run time (it has no name yet): etcd's recipe, its peer
+    URLs, the cluster and the time, so the same address added again after a removal gets a
+    new id (a removed id is never reused)."""
+    return _id("trionode added member", *sorted(peer_urls), cluster_token, str(now_s))
 
 
 def cluster_id_for(cluster_token: str) -> int:
