@@ -24,7 +24,7 @@ from .bootstrap import Bootstrap, cluster_token, plan, recorded
 from .cluster import Member, Membership, publish_command
 from .clusterconfig import ClusterConfig
 from .commands import Command, Op
-from .config import Config
+from .config import Config, Url
 from .errors import ConfigError, EtcdError, ListenError
 from .http import HttpLimits, serve_http
 from .http.server import HttpConnections
@@ -207,9 +207,11 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
             if m.id == member_id or not m.peer_urls:
                 continue
             try:
-                found[m.id] = _host_port(m.peer_urls[0])
-            except ValueError:  # the members API admits only dialable URLs; never crash on one
+                url = Url.parse(m.peer_urls[0])
+            except ConfigError:  # the members API admits only dialable URLs; never crash on one
                 log.error("peer.bad_url", peer=f"{m.id:x}", url=m.peer_urls[0])
+                continue
+            found[m.id] = (url.host, url.port)
         return found
 
     def on_membership() -> None:
@@ -253,11 +255,6 @@ def _http_limits(config: Config) -> HttpLimits:
     settings = config.http
     return HttpLimits(max_header_bytes=settings.max_header_bytes, max_body_bytes=settings.max_body_bytes,
                       idle_timeout=settings.idle_timeout_s, request_timeout=settings.request_timeout_s)
-
-
-def _host_port(url: str) -> tuple[str, int]:
-    host, _, port = url.rpartition("://")[2].rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 async def _listen(urls: Any) -> list[trio.SocketListener]:
