@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import trio
 
 from test_peer_faults import closed_by_peer, raw
-from test_peer_transport import CLUSTER, Node, heartbeat, listen, until
+from test_peer_transport import CLUSTER, FAST, Node, heartbeat, listen, until
 from trionode.wire import VERSION, Hello, encode_hello
 
 
@@ -40,8 +42,9 @@ async def test_removed_peer_is_cut_off_both_ways() -> None:
         a.transport.send([heartbeat(1, 2)])
         await until(lambda: b.inbox)
         b.transport.set_peers({})
-        assert b.transport.stats == {} and b.transport.peers == {}
-        # b ends a's live connection at once, and refuses the next one
+        assert b.transport.peers == {}
+        await until(lambda: b.transport.stats == {})  # after leave_grace
+        # then b ends a's live connection, and refuses the next one
         await until(lambda: b.log.events("peer.closed"))
         assert b.log.events("peer.closed")[0]["reason"] == "removed"
         stream = await raw(port_b, encode_hello(Hello(VERSION, CLUSTER, 1, 2)))
@@ -53,6 +56,30 @@ async def test_removed_peer_is_cut_off_both_ways() -> None:
         nursery.cancel_scope.cancel()
 
 
+async def test_a_removed_peer_still_gets_and_sends_the_last_words() -> None:
+    """Within leave_grace both ways still work: a removed leader's TIMEOUT_NOW reaches a
+    successor that applied the removal first, and what was queued for a removed follower
+    (the commit of its removal) still leaves."""
+    async with trio.open_nursery() as nursery:
+        listeners_a, port_a = await listen()
+        listeners_b, port_b = await listen()
+        slow = dataclasses.replace(FAST, leave_grace=5.0)
+        a = Node(1, {2: ("127.0.0.1", port_b)}, limits=slow)
+        b = Node(2, {1: ("127.0.0.1", port_a)}, limits=slow)
+        await a.start(nursery, listeners_a)
+        await b.start(nursery, listeners_b)
+        b.transport.set_peers({})  # b applied "1 is removed"
+        a.transport.set_peers({})  # and a did too
+        assert a.transport.peers == b.transport.peers == {}
+        a.transport.send([heartbeat(1, 2, commit=7)])
+        b.transport.send([heartbeat(2, 1, commit=8)])
+        await until(lambda: b.inbox and a.inbox)
+        assert b.inbox == [heartbeat(1, 2, commit=7)] and a.inbox == [heartbeat(2, 1, commit=8)]
+        b.transport.set_peers({1: ("127.0.0.1", port_a)})  # back within the grace: it stays
+        assert b.transport.peers == {1: ("127.0.0.1", port_a)}
+        nursery.cancel_scope.cancel()
+
+
 async def test_removing_a_peer_stops_its_sender() -> None:
     """A sender stuck reconnecting to a dead peer stops when the peer is removed."""
     async with trio.open_nursery() as nursery:
@@ -61,6 +88,7 @@ async def test_removing_a_peer_stops_its_sender() -> None:
         a.transport.send([heartbeat(1, 2)])
         await until(lambda: a.unreachable)
         a.transport.set_peers({})
+        await until(lambda: a.transport.stats == {})  # gone after leave_grace
         reported = len(a.unreachable)
         await trio.sleep(0.2)  # several backoff periods (FAST): no further attempt
         assert len(a.unreachable) == reported

@@ -15,7 +15,8 @@ from trionode.wire import VERSION, Hello, encode_hello
 from trionode.raft.messages import Entry, Message, MsgType, Snapshot
 
 CLUSTER = 0xC1
-FAST = PeerLimits(backoff_min=0.01, backoff_max=0.05, connect_timeout=2.0, handshake_timeout=2.0)
+FAST = PeerLimits(backoff_min=0.01, backoff_max=0.05, connect_timeout=2.0, handshake_timeout=2.0,
+                  leave_grace=0.05)
 
 
 class Log:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 CLUSTER = Path(__file__).resolve().parents[2] / "scripts" / "cluster"
@@ -25,7 +26,12 @@ def test_start_add_remove_stop(tmp_path: Path) -> None:
         run(tmp_path, "start", "3")
         assert run(tmp_path, "add", "node4").startswith("added node4 (id ")
         assert run(tmp_path, "remove", "node2").startswith("removed node2 (id ")
+        # node2 may have been the leader: it hands over, and the others elect one
+        deadline = time.monotonic() + 10
         shown = run(tmp_path, "show")
+        while "StateLeader" not in shown and time.monotonic() < deadline:
+            time.sleep(0.2)
+            shown = run(tmp_path, "show")
         assert [line.split()[0] for line in shown.splitlines()] == ["node1", "node3", "node4"]
         assert shown.count(" running ") == 3 and "StateLeader" in shown
         assert not (tmp_path / "node2").exists()

@@ -163,6 +163,8 @@ def test_removing_the_leader_hands_over_first(cluster: Cluster, asked: str) -> N
     new_leader = cluster.leader(timeout=5, members=live)
     assert leader.log_lines(event="raft.hand_over"), \
         "the removed leader handed over instead of leaving an election timeout behind"
+    # and its TIMEOUT_NOW reached the successor, which had applied the removal itself
+    assert new_leader.log_lines(event="raft.timeout_now"), "the successor was not told to campaign"
     live_writes(new_leader, "/next", 5)
     wait_for(lambda: machines_match(live), 10, "machines keys follow the leader's removal", cluster.describe)
 

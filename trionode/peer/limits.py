@@ -22,6 +22,10 @@ class PeerLimits:
     max_inbound: open inbound connections (one live per peer; the rest are handshaking).
     max_inbound_http: open HTTP connections on the peer port (admin API, joining members),
       counted apart so that HTTP clients cannot use up the peers' slots.
+    leave_grace: how long a peer removed from the cluster still gets what was queued for
+      it and may still send: the last words of a membership change (a removed leader's
+      TIMEOUT_NOW to its successor, the commit index a removed follower needs to learn of
+      its removal) cross while each side applies the change at its own moment.
     """
 
     max_outbox_messages: int = 4096
@@ -38,6 +42,7 @@ class PeerLimits:
     log_interval: float = 10.0
     max_inbound: int = 64
     max_inbound_http: int = 64
+    leave_grace: float = 2.0
 
     def __post_init__(self) -> None:
         for field in fields(self):

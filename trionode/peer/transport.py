@@ -55,6 +55,7 @@ class PeerTransport:
         self._stats: dict[int, PeerStats] = {}
         self._senders: dict[int, PeerSender] = {}
         self._scopes: dict[int, trio.CancelScope] = {}  # peer -> its sender task, once running
+        self._leaving: dict[int, trio.CancelScope] = {}  # removed peer -> its leave_grace timer
         self._nursery: trio.Nursery | None = None  # run()'s, for senders added later
         self._inbound = Inbound(local_id, cluster_id, self._stats, limits, self._log, deliver,
                                 lambda: wire.PeerDecoder(local_id, cluster_id, limits.max_frame),
@@ -81,8 +82,9 @@ class PeerTransport:
 
     @property
     def peers(self) -> dict[int, Address]:
-        """The current peers and their addresses (a copy)."""
-        return {peer: sender.address for peer, sender in self._senders.items()}
+        """The current peers and their addresses (a copy; peers leaving are not in it)."""
+        return {peer: sender.address for peer, sender in self._senders.items()
+                if peer not in self._leaving}
 
     async def serve(self, listeners: list[trio.SocketListener], *,
                     task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED) -> None:
@@ -104,15 +106,18 @@ class PeerTransport:
                 self._nursery = None
 
     def set_peers(self, peers: dict[int, Address]) -> None:
-        """Make `peers` the peer set: senders start for new ids and stop for removed ones
-        (their queued messages are dropped), a changed address restarts its sender, and
-        inbound connections are accepted only from the new set. A removed peer's stats
-        go away. Callable before or after `run` started."""
+        """Make `peers` the peer set: senders start for new ids, a changed address restarts
+        its sender, and a removed peer leaves after `leave_grace` (see PeerLimits): then its
+        sender stops (what is still queued is dropped), inbound connections from it are
+        refused, and its stats go away. Callable before or after `run` started."""
         self._check(self.local_id, peers)
-        for peer in [p for p in self._senders if p not in peers]:
-            self._remove(peer)
+        for peer in [p for p in self._senders if p not in peers and p not in self._leaving]:
             self._log.info("peer.removed", peer)
+            self._retire(peer)
         for peer, address in peers.items():
+            timer = self._leaving.pop(peer, None)
+            if timer is not None:  # back before it was gone
+                timer.cancel()
             sender = self._senders.get(peer)
             if sender is not None and sender.address == tuple(address):
                 continue
@@ -130,6 +135,19 @@ class PeerTransport:
             peer, tuple(address), self.bind_host, self._hello(peer), self.limits, self._stats[peer],
             self._log, random.Random(self._rng.random()), self._encode, self._report_unreachable,
             self._report_snapshot)
+
+    def _retire(self, peer: int) -> None:
+        if self._nursery is None:  # not running: nothing is in flight
+            self._remove(peer)
+            return
+        timer = self._leaving[peer] = trio.CancelScope()
+        self._nursery.start_soon(self._remove_later, peer, timer)
+
+    async def _remove_later(self, peer: int, timer: trio.CancelScope) -> None:
+        with timer:
+            await trio.sleep(self.limits.leave_grace)
+            del self._leaving[peer]
+            self._remove(peer)
 
     def _remove(self, peer: int) -> None:
         del self._senders[peer]
