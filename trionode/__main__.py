@@ -14,9 +14,11 @@ from collections.abc import Sequence
 import trio
 from structlog.typing import FilteringBoundLogger
 
-from .config import InfoRequested, parse_config
-from .errors import ConfigError, DataDirError, ListenError, WalCorruptError
-from .log import configure_logging
+from .config.errors import ConfigError
+from .config.flags import InfoRequested, parse_config
+from .net.listen import ListenError
+from .storage.errors import DataDirError, WalCorruptError
+from .telemetry.log import configure_logging
 
 __all__ = ["main"]
 
@@ -40,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning(warning)
     _raise_fd_limit(log)
     _fix_mmap_threshold(log)
-    from .node import serve  # lazily: the node pulls in the whole server
+    from .node import serve
 
     try:
         trio.run(serve, config, log)

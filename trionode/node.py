@@ -2,7 +2,7 @@
 
 The root nursery owns the Raft Ready loop and its ticker, the peer listener (binary
 protocol and the peer-port HTTP API) and senders, the TTL ticker, the leader's membership
-look (standbys.py), the HTTP front end and the signal watcher. Any task failing takes the
+look (membership/standbys.py), the HTTP front end and the signal watcher. Any task failing takes the
 whole node down. SIGTERM or SIGINT first hands leadership to a follower (Raft thesis
 §3.10) so the cluster does not wait out an election timeout, then cancels the tree: open
 long polls close, an fsync in flight finishes, the log is closed. A member that applies
@@ -20,28 +20,31 @@ from typing import Any
 
 import trio
 
-from .bootstrap import Bootstrap, cluster_token, plan, recorded
-from .cluster import Member, Membership, publish_command
-from .clusterconfig import ClusterConfig
-from .commands import Command, Op
-from .config import Config, Url
-from .errors import ConfigError, EtcdError, ListenError
+from .config.errors import ConfigError
+from .config.flags import Config
+from .config.values import Url
 from .http import HttpLimits, serve_http
-from .http.server import HttpConnections
 from .http.admin import PeerApp
 from .http.app import ClientApp
-from .join import removed_by_peers
-from .leaderstats import FollowerStats
-from .payload import is_conf_change, refused
+from .http.server import HttpConnections
+from .membership.bootstrap import Bootstrap, cluster_token, plan, recorded
+from .membership.clusterconfig import ClusterConfig
+from .membership.join import removed_by_peers
+from .membership.members import Member, Membership, publish_command
+from .membership.reconfig import Reconfig
+from .membership.standbys import keep_membership
+from .net.listen import bound_urls, listen
 from .peer import PeerTransport
 from .raft import Message, MsgType, RaftConfig, RaftCore, Role
 from .raft.membership import successor
-from .reconfig import Reconfig
-from .replica import Replica, tick_forever
-from .standbys import keep_membership
-from .statemachine import StateMachine
+from .server.payload import is_conf_change, refused
+from .server.replica import Replica, tick_forever
+from .server.statemachine import StateMachine
+from .server.stats import FollowerStats
 from .storage import DataDir, Recovered, Storage
 from .store import Event, Store
+from .store.commands import Command, Op
+from .v2.errors import EtcdError
 
 __all__ = ["serve", "Node"]
 
@@ -234,7 +237,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         nursery.start_soon(replica.expire_requests)
         if replica.core.voters == (member_id,):  # alone: no one to wait for, campaign at once
             replica.deliver(Message(MsgType.HUP, to=member_id, frm=member_id))
-        peer_listeners = await _listen(config.listen_peer_urls)
+        peer_listeners = await listen(config.listen_peer_urls)
         await nursery.start(transport.serve, peer_listeners)
         await nursery.start(transport.run)
         nursery.start_soon(tick_forever, replica, config.heartbeat_interval_ms / 1000)
@@ -244,36 +247,17 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         # was committed before this start is applied too, and no read sees an older state
         # (etcd waits for the same thing before it serves).
         await _publish(node, log)
-        listeners = await _listen(config.listen_client_urls)
+        listeners = await listen(config.listen_client_urls)
         app = ClientApp(node, discovery_service=config.discovery_service)
         await nursery.start(serve_http, listeners, app, limits, log)
         log.info("ready", member=f"{member_id:x}", cluster=node.cluster_id_hex,
-                 client_urls=",".join(_bound(listeners)), peer_urls=",".join(_bound(peer_listeners)))
+                 client_urls=",".join(bound_urls(listeners)), peer_urls=",".join(bound_urls(peer_listeners)))
 
 
 def _http_limits(config: Config) -> HttpLimits:
     settings = config.http
     return HttpLimits(max_header_bytes=settings.max_header_bytes, max_body_bytes=settings.max_body_bytes,
                       idle_timeout=settings.idle_timeout_s, request_timeout=settings.request_timeout_s)
-
-
-async def _listen(urls: Any) -> list[trio.SocketListener]:
-    listeners: list[trio.SocketListener] = []
-    for url in urls:
-        try:
-            listeners.extend(await trio.open_tcp_listeners(url.port, host=url.host, backlog=1024))
-        except OSError as exc:
-            raise ListenError(f"cannot listen on {url}: {exc.strerror or exc}") from None
-    return listeners
-
-
-def _bound(listeners: list[trio.SocketListener]) -> list[str]:
-    """The addresses actually bound (port 0 becomes the OS's choice), for the log."""
-    names = []
-    for listener in listeners:
-        host, port = listener.socket.getsockname()[:2]
-        names.append(f"http://{host}:{port}")
-    return names
 
 
 async def _stop_on_signal(scope: trio.CancelScope, replica: Replica, config: Config, log: Any) -> None:

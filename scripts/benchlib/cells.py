@@ -16,7 +16,7 @@ from . import runner, wrk
 from .clientjob import ClientJob
 from .servers import Cluster, Node
 from .watch import MAX_EVENTS, Watch
-from .workloads import KEYS, WRITE_SHARE, Cas, KeyRequests, Load, PREFIX, value_of
+from .workloads import KEYS, PREFIX, WRITE_SHARE, Cas, KeyRequests, Load, value_of
 
 __all__ = ["KEYS", "WORKLOADS", "Cell", "measure", "preload", "put"]
 

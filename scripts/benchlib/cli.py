@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                         window=Window(args.warmup, args.duration), rounds=args.rounds,
                         procs=args.procs, driver=args.driver)
     if args.plot is not None:
-        from . import plot     # fails here, before the run, when matplotlib is missing
+        from . import plot  # fails here, before the run, when matplotlib is missing
         plot.check()
     total = plan.count_cells(opts)
     if args.keys and args.driver == "raw":

@@ -9,8 +9,8 @@ being measured idles meanwhile; its share of the CPU shows up as "other".
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import cells

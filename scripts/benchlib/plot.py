@@ -82,7 +82,7 @@ def write(result: dict, directory: Path) -> list[Path]:
 
 def _shrink(path: Path) -> None:
     """64-colour palette PNG: a third of the bytes, for plots committed to the repo."""
-    from PIL import Image       # matplotlib depends on pillow
+    from PIL import Image  # matplotlib depends on pillow
 
     with Image.open(path) as image:
         small = image.convert("RGB").quantize(colors=64)

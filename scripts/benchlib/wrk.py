@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import runner
-from .workloads import WRITE_SHARE
 from .servers import Node
+from .workloads import WRITE_SHARE
 
 __all__ = ["WrkError", "run"]
 

@@ -24,8 +24,16 @@ from collections.abc import Callable, Sequence
 
 import trio
 
-from trionode.client import (Client, ClientError, ClusterError, EndpointError, EtcdError,
-                             KeyNotFound, NodeExists, TestFailed)
+from trionode.client import (
+    Client,
+    ClientError,
+    ClusterError,
+    EndpointError,
+    EtcdError,
+    KeyNotFound,
+    NodeExists,
+    TestFailed,
+)
 
 from .cluster import NodeSpec
 from .history import Op

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-import socket
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 

@@ -13,8 +13,15 @@ from dataclasses import replace
 import pytest
 import trio
 
-from trionode.client import (Client, ClusterError, EndpointError, HTTPStatusError,
-                             KeyNotFound, NoEndpointsError, RequestInfo)
+from trionode.client import (
+    Client,
+    ClusterError,
+    EndpointError,
+    HTTPStatusError,
+    KeyNotFound,
+    NoEndpointsError,
+    RequestInfo,
+)
 
 from .conftest import Reply, error_reply, keys_reply
 

@@ -6,10 +6,22 @@ import json
 
 import pytest
 
-from trionode.client import (ClusterError, DirNotEmpty, EndpointError, EtcdError,
-                             EventIndexCleared, HTTPStatusError, KeyNotFound, Node,
-                             NodeExists, NoEndpointsError, NotADir, NotAFile, RootReadOnly,
-                             TestFailed)
+from trionode.client import (
+    ClusterError,
+    DirNotEmpty,
+    EndpointError,
+    EtcdError,
+    EventIndexCleared,
+    HTTPStatusError,
+    KeyNotFound,
+    Node,
+    NodeExists,
+    NoEndpointsError,
+    NotADir,
+    NotAFile,
+    RootReadOnly,
+    TestFailed,
+)
 from trionode.client.model import parse_error, parse_keys_reply, parse_members
 
 HEADERS = {"x-etcd-index": "12", "x-raft-index": "40", "x-raft-term": "3"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from trionode import gourl
 from trionode.client import requests as rq
+from trionode.gocompat import url as gourl
 
 EP = rq.parse_endpoint("http://127.0.0.1:41379")
 BASE = "http://127.0.0.1:41379"

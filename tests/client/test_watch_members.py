@@ -9,8 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import trio
 
-from trionode.client import (Client, ClusterError, EndpointError, EventIndexCleared,
-                             HTTPStatusError, Member, Resync)
+from trionode.client import (
+    Client,
+    ClusterError,
+    EndpointError,
+    EventIndexCleared,
+    HTTPStatusError,
+    Member,
+    Resync,
+)
 
 from .conftest import Reply, error_reply, keys_reply
 

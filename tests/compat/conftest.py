@@ -11,8 +11,8 @@ import re
 import pytest
 
 from . import harness
-from .steps import run_pair
 from .normalize import assert_same
+from .steps import run_pair
 
 
 def pytest_configure(config):

@@ -16,7 +16,6 @@ import time
 
 from .harness import FORM, Response, Server, build_request, exchange
 
-
 # ---------------------------------------------------------------- steps
 
 @dataclasses.dataclass(frozen=True)

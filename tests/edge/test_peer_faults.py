@@ -8,8 +8,8 @@ import struct
 import pytest
 import trio
 import trio.testing
-
 from test_peer_transport import CLUSTER, FAST, Node, append, dead_port, heartbeat, listen, pair, until
+
 from trionode.peer import LatencyStats, PeerLimits
 from trionode.raft.messages import Message, MsgType, Snapshot
 from trionode.wire import VERSION, Hello, encode_hello

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 import trio
-
 from test_peer_faults import closed_by_peer, raw
 from test_peer_transport import CLUSTER, FAST, Node, heartbeat, listen, until
+
 from trionode.wire import VERSION, Hello, encode_hello
 
 

@@ -4,9 +4,9 @@ first byte (proto/SPEC.md §1); whatever is wrong with one connection closes onl
 from __future__ import annotations
 
 import trio
-
 from test_peer_faults import closed_by_peer, raw, still_serving
 from test_peer_transport import FAST, Node, listen, until
+
 from trionode.http.message import Request, Response
 from trionode.peer import PeerLimits
 

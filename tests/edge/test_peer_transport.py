@@ -11,8 +11,8 @@ import trio
 
 from trionode.http.server import HttpConnections, HttpLimits
 from trionode.peer import PeerLimits, PeerTransport
-from trionode.wire import VERSION, Hello, encode_hello
 from trionode.raft.messages import Entry, Message, MsgType, Snapshot
+from trionode.wire import VERSION, Hello, encode_hello
 
 CLUSTER = 0xC1
 FAST = PeerLimits(backoff_min=0.01, backoff_max=0.05, connect_timeout=2.0, handshake_timeout=2.0,

@@ -7,7 +7,7 @@ import socket
 import pytest
 import trio
 
-from trionode.sockio import YIELD_EVERY, DirectSocket
+from trionode.net.sockio import YIELD_EVERY, DirectSocket
 
 
 async def connected_pair() -> tuple[trio.SocketStream, trio.SocketStream]:

@@ -11,8 +11,17 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from trionode.raft import (Entry, HardState, Message, MsgType, ProposalDropped, RaftConfig,
-                           RaftCore, Ready, Snapshot)
+from trionode.raft import (
+    Entry,
+    HardState,
+    Message,
+    MsgType,
+    ProposalDropped,
+    RaftConfig,
+    RaftCore,
+    Ready,
+    Snapshot,
+)
 
 #: membership change payloads: b"conf v4" (make 4 a voter), b"conf l4" (a learner),
 #: b"conf r4" (remove 4); the app list keeps them, so a snapshot carries the membership
@@ -129,7 +138,7 @@ class Member:
             if entry.data:
                 self.app.append(entry.data)
             if is_conf(entry.data):
-                self._set_membership()  # between ready() and advance(), as replica.py does
+                self._set_membership()  # between ready() and advance(), as server/replica.py does
         self.core.advance(rd)
 
     def snapshot_at(self, index: int) -> Snapshot:

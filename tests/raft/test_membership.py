@@ -1,7 +1,7 @@
 """Dynamic membership in the Raft core (trionode/raft/membership.py): learners, promotion,
 removal of a follower and of the leader (hand-over), quorums that change with the voter
 set, and the one-change-at-a-time rule. The in-memory cluster (cluster.py) applies a
-change entry between ready() and advance() and calls set_membership, as replica.py does."""
+change entry between ready() and advance() and calls set_membership, as server/replica.py does."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from trionode.raft.messages import Entry, Snapshot
 from trionode.raft.progress import Inflights, PeerProgress, ProgressState
 from trionode.raft.quorum import VoteResult, committed_index, majority, vote_result
 
-
 # --- quorum ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("voters,need", [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (7, 4)])

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from benchlib.cells import WORKLOADS
 from benchlib.hist import Histogram
 from benchlib.wire import ProtocolError, ReplyParser

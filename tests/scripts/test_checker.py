@@ -7,12 +7,11 @@ import functools
 import time
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
-
 from chaoslib.checker import _calls, check_queue, check_register, check_registers
 from chaoslib.history import HistoryError, Op, read_history, write_history
 from chaoslib.wgl import READ, WRITE, Call, Search
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 LIN, NOT, UNKNOWN = "linearizable", "not linearizable", "unknown"
 

@@ -1,4 +1,4 @@
-"""Membership in the simulated state machine, as the real node keeps it (trionode/cluster.py):
+"""Membership in the simulated state machine, as the real node keeps it (trionode/membership/members.py):
 change entries are client payloads like any other, so the applied payload list -- and every
 snapshot of it -- carries the membership; a node folds it over the first membership.
 

@@ -1,6 +1,6 @@
 """One simulated member: a RaftCore, its disk, its state machine and its clients' waits.
 
-`drain()` is the node's Ready loop in the real node's order (trionode/replica.py
+`drain()` is the node's Ready loop in the real node's order (trionode/server/replica.py
 `Replica._turn`, see `drain`): early messages (appends, heartbeats, ...) leave and committed
 entries are applied before the Ready is written and fsynced; votes and every response leave
 after. The state machine is the list of applied client payloads; the node remembers which
@@ -23,7 +23,7 @@ from .disk import LogState, SimDisk, Written
 __all__ = ["EARLY", "SimNode", "Cluster", "split"]
 
 #: The message types the real node sends before the Ready is persisted: the same set as
-#: trionode/replica.py `_EARLY` (test_sim_order.py asserts they are equal). They state
+#: trionode/server/replica.py `_EARLY` (test_sim_order.py asserts they are equal). They state
 #: nothing about the sender's durable state (Raft thesis §10.2.1: the leader writes its log
 #: in parallel with replication, its own entries counting toward a quorum after advance());
 #: votes and every response are late -- they promise something the disk must hold.
@@ -32,7 +32,7 @@ EARLY = frozenset({MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP, MsgType.TIMEOUT
 
 
 def split(messages: tuple[Message, ...]) -> tuple[tuple[Message, ...], tuple[Message, ...]]:
-    """(early, late), each in the Ready's order -- as replica.py `_split`."""
+    """(early, late), each in the Ready's order -- as server/replica.py `_split`."""
     return (tuple(m for m in messages if m.type in EARLY),
             tuple(m for m in messages if m.type not in EARLY))
 
@@ -167,7 +167,7 @@ class SimNode:
     def drain(self) -> None:
         """Run the Ready loop until the core has nothing more, or a Ready waits on its fsync.
 
-        Each Ready goes through the real node's turn (trionode/replica.py `Replica._turn`),
+        Each Ready goes through the real node's turn (trionode/server/replica.py `Replica._turn`),
         in its order. When the Ready is taken: (1) the early messages leave, (2) without a
         snapshot, the committed entries are applied and their clients answered, (3) the
         snapshot, entries and hard state are written. When its fsync completes -- at once,

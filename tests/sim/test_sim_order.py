@@ -1,7 +1,7 @@
-"""The simulated node sends early what the real node sends early (trionode/replica.py), and
+"""The simulated node sends early what the real node sends early (trionode/server/replica.py), and
 the sim catches an edge that sends a promise of durable state before its fsync.
 
-The sim mirrors replica.py's `_EARLY` and `_split` instead of importing private names;
+The sim mirrors server/replica.py's `_EARLY` and `_split` instead of importing private names;
 these tests keep the two in step.
 """
 
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from trionode.replica import _EARLY, _split
-
 from trionode.raft.messages import Message, MsgType, Snapshot
+from trionode.server.replica import _EARLY, _split
 
 from . import node
-from .checker import History
 from .chaos import first_failure
+from .checker import History
 
 
 def test_early_set_is_the_real_nodes() -> None:

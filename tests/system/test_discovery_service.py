@@ -14,7 +14,7 @@ import pytest
 import structlog
 import trio
 
-from trionode.discovery import FULL, DiscoveryError, discover
+from trionode.membership.discovery import FULL, DiscoveryError, discover
 
 from .conftest import READY_TIMEOUT, Node, Nodes, free_port
 

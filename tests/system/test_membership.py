@@ -21,7 +21,6 @@ from .cluster_harness import ELECTION_MS, HEARTBEAT_MS, Cluster, wait_for
 from .conftest import EXIT_TIMEOUT, Node, Nodes, free_port
 
 
-
 def call(url: str, method: str = "GET", body: object = None, timeout: float = 10.0) -> tuple[int, bytes]:
     """One request to any URL (client or peer port); JSON body when given."""
     parts = urllib.parse.urlsplit(url)

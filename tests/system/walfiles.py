@@ -6,7 +6,6 @@ import struct
 import zlib
 from pathlib import Path
 
-
 HEADER = 16  # u32 length | u8 type | 3 zero bytes | u32 payload crc | u32 header crc
 
 

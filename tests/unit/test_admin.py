@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from trionode.cluster import Member
-from trionode.clusterconfig import ClusterConfig
-from trionode.errors import EtcdError, MemberError
 from trionode.http.admin import PeerApp
 from trionode.http.message import Request, Response
 from trionode.http.paths import decode_path, split_target
+from trionode.membership.clusterconfig import ClusterConfig
+from trionode.membership.errors import MemberError
+from trionode.membership.members import Member
+from trionode.v2.errors import EtcdError
 
 TEXT = ("Content-Type", "text/plain; charset=utf-8")
 NOSNIFF = ("X-Content-Type-Options", "nosniff")

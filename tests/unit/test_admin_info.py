@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from trionode.cluster import Member
 from trionode.http import info
 from trionode.http.message import Response
+from trionode.membership.members import Member
 
 TEXT = ("Content-Type", "text/plain; charset=utf-8")
 

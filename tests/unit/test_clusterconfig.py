@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from trionode.clusterconfig import ClusterConfig, ClusterConfigError
+from trionode.membership.clusterconfig import ClusterConfig, ClusterConfigError
 
 DEFAULT = '{"activeSize":9,"removeDelay":1800,"syncInterval":5}'
 

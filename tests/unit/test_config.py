@@ -6,8 +6,9 @@ import pathlib
 
 import pytest
 
-from trionode.config import FLAGS, Config, InfoRequested, Url, parse_config, usage
-from trionode.errors import ConfigError
+from trionode.config.errors import ConfigError
+from trionode.config.flags import FLAGS, Config, InfoRequested, parse_config, usage
+from trionode.config.values import Url
 
 
 def parse(*argv: str, env: dict[str, str] | None = None) -> Config:

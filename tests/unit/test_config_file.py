@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from trionode.config import Config, Url, parse_config, usage
-from trionode.errors import ConfigError
+from trionode.config.errors import ConfigError
+from trionode.config.flags import Config, parse_config, usage
+from trionode.config.values import Url
 
 
 def parse(argv=(), env=None, warnings=None):

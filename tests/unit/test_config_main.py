@@ -9,8 +9,8 @@ import types
 import pytest
 
 from trionode.__main__ import main
-from trionode.config import Config
-from trionode.errors import DataDirError, WalCorruptError
+from trionode.config.flags import Config
+from trionode.storage.errors import DataDirError, WalCorruptError
 
 
 @pytest.fixture

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import pytest
 
-from trionode.ctl.args import (COMMAND_FLAGS, DEFAULT_ENDPOINTS, GLOBAL_FLAGS, HelpRequested,
-                               UsageError, endpoints_from, global_options,
-                               parse_command_flags, parse_flags, reorder)
-from trionode.goparse import (GoSyntaxError, endpoint_url, parse_bool, parse_duration,
-                                  parse_int, quote)
+from trionode.ctl.args import (
+    COMMAND_FLAGS,
+    DEFAULT_ENDPOINTS,
+    GLOBAL_FLAGS,
+    HelpRequested,
+    UsageError,
+    endpoints_from,
+    global_options,
+    parse_command_flags,
+    parse_flags,
+    reorder,
+)
 from trionode.ctl.watch import exec_watch_target
+from trionode.gocompat.parse import GoSyntaxError, endpoint_url, parse_bool, parse_duration, parse_int, quote
 
 
 def command(name: str, *args: str):

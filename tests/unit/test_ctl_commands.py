@@ -14,10 +14,16 @@ import time
 import pytest
 import trio
 
-from trionode.client import (ClusterError, EndpointError, EventIndexCleared, KeyNotFound, Member,
-                             Node, Response)
-from trionode.ctl import main
-from trionode.ctl import session
+from trionode.client import (
+    ClusterError,
+    EndpointError,
+    EventIndexCleared,
+    KeyNotFound,
+    Member,
+    Node,
+    Response,
+)
+from trionode.ctl import main, session
 from trionode.ctl.members import health_summary, initial_cluster, member_lines
 from trionode.ctl.watch import start_error, watch_environment
 

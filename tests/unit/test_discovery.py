@@ -9,16 +9,25 @@ import pytest
 import structlog
 import trio
 
-from trionode.commands import Command, Op
-from trionode.discovery import (BAD_ENDPOINT, BAD_SIZE, DUPLICATE_NAME, FULL,
-                                INVALID_URL, SIZE_NOT_FOUND, TOO_MANY_RETRIES, DiscoveryError,
-                                discover, registration)
-from trionode.errors import ConfigError
+from trionode.config.errors import ConfigError
 from trionode.http.discovery_service import handle_discovery, is_discovery_path
 from trionode.http.keys import handle_keys
 from trionode.http.message import Request, Response
 from trionode.http.server import HttpLimits, serve_http
+from trionode.membership.discovery import (
+    BAD_ENDPOINT,
+    BAD_SIZE,
+    DUPLICATE_NAME,
+    FULL,
+    INVALID_URL,
+    SIZE_NOT_FOUND,
+    TOO_MANY_RETRIES,
+    DiscoveryError,
+    discover,
+    registration,
+)
 from trionode.store import Store
+from trionode.store.commands import Command, Op
 
 LOG = structlog.get_logger()
 FAST = {"retries": 2, "backoff_s": 0.001}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from trionode.gotime import go_duration, rfc3339nano
+from trionode.gocompat.timefmt import go_duration, rfc3339nano
 
 
 @pytest.mark.parametrize(("ns", "text"), [

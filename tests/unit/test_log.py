@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from trionode.log import configure_logging
+from trionode.telemetry.log import configure_logging
 
 
 def test_text_line_order_and_node() -> None:

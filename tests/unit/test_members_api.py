@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from trionode.cluster import Action, Member, Membership, change_command
 from trionode.http.members import handle_members
 from trionode.http.message import Request
 from trionode.http.paths import decode_path, split_target
+from trionode.membership.members import Action, Member, Membership, change_command
 from trionode.store import Store
 
 JSON = b"application/json"

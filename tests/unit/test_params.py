@@ -2,8 +2,8 @@
 
 import pytest
 
-from trionode.errors import EtcdError
 from trionode.http.params import go_quote, parse_form, parse_media_type, unescape
+from trionode.v2.errors import EtcdError
 
 FORM = b"application/x-www-form-urlencoded"
 

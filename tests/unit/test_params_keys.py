@@ -2,10 +2,10 @@
 
 import pytest
 
-from trionode.errors import EtcdError
 from trionode.http.keys_params import KeysRequest, parse_keys_request
 from trionode.http.message import Request
 from trionode.http.paths import decode_path, split_target
+from trionode.v2.errors import EtcdError
 
 FORM = (b"content-type", b"application/x-www-form-urlencoded")
 

@@ -6,13 +6,15 @@ import json
 
 import pytest
 
-from trionode.cluster import Action, Member, Membership, change_command, publish_command
-from trionode.commands import Command, CommandError, Op
-from trionode.errors import EtcdError, MemberError
-from trionode.leaderstats import FollowerStats, go_float
-from trionode.payload import RequestIds, pack, refused, unpack
-from trionode.statemachine import StateMachine
+from trionode.gocompat.jsontext import go_float
+from trionode.membership.errors import MemberError
+from trionode.membership.members import Action, Member, Membership, change_command, publish_command
+from trionode.server.payload import RequestIds, pack, refused, unpack
+from trionode.server.statemachine import StateMachine
+from trionode.server.stats import FollowerStats
 from trionode.store import Store
+from trionode.store.commands import Command, CommandError, Op
+from trionode.v2.errors import EtcdError
 
 
 def machine() -> StateMachine:
@@ -126,7 +128,7 @@ def test_follower_stats_json() -> None:
 
 
 def test_request_rate_like_etcd() -> None:
-    from trionode.leaderstats import RequestRate
+    from trionode.server.stats import RequestRate
 
     rate = RequestRate(capacity=3)
     assert rate.rates(0.0) == (0.0, 0.0)

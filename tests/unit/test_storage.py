@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import CapturingLogger
 
-from trionode.errors import DataDirError, WalCorruptError
 from trionode.storage import DataDir, Entry, HardState, Recovered, Snapshot, Storage, member_id_for
+from trionode.storage.errors import DataDirError, WalCorruptError
 from trionode.storage.snapshot import snapshot_name
 
 

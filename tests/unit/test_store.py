@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from trionode.commands import Command, Op
-from trionode.errors import EtcdError
 from trionode.store import Store
+from trionode.store.commands import Command, Op
+from trionode.v2.errors import EtcdError
 
 NOW = 1_800_000_000 * 10**9  # 2027-01-15T08:00:00Z
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from trionode.commands import Command, Op
-from trionode.errors import EtcdError
 from trionode.store import SnapshotError, Store
+from trionode.store.commands import Command, Op
+from trionode.v2.errors import EtcdError
 
 NS = 10**9
 NOW = 1_800_000_000 * NS

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from trionode.commands import Command, Op
-from trionode.errors import EtcdError
+from trionode.gocompat.timefmt import rfc3339nano
 from trionode.store import Store
-from trionode.gotime import rfc3339nano
+from trionode.store.commands import Command, Op
 from trionode.store.render import ttl_seconds
+from trionode.v2.errors import EtcdError
 
 NS = 10**9
 NOW = 1_800_000_000 * NS  # 2027-01-15T08:00:00Z

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import CapturingLogger
 
-from trionode.errors import WalCorruptError
 from trionode.storage import wal as wal_module
+from trionode.storage.errors import WalCorruptError
 from trionode.storage.records import HEADER_SIZE, Entry, HardState, encode_batch, encode_hard_state, scan
 from trionode.storage.wal import StorageFailedError, Wal, segment_name
 

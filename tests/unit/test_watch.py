@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from trionode.commands import Command, Op
-from trionode.errors import EtcdError
 from trionode.store import STREAM_LIMIT, Store, Watcher
+from trionode.store.commands import Command, Op
+from trionode.v2.errors import EtcdError
 
 NS = 10**9
 NOW = 1_800_000_000 * NS

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trionode.errors import WireError
 from trionode.raft.messages import LOCAL_TYPES, Entry, Message, MsgType, Snapshot
 from trionode.wire import Hello, PeerDecoder, encode_hello, encode_message
+from trionode.wire.errors import WireError
 from trionode.wire.frames import LAYOUTS
 
 LOCAL, PEER, CLUSTER = 7, 3, 0x5EED

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from trionode.errors import WireError
 from trionode.raft.messages import Entry, Message, MsgType, Snapshot
 from trionode.wire import Hello, PeerDecoder, encode_hello, encode_message
+from trionode.wire.errors import WireError
 
 VECTORS = json.loads((Path(__file__).parents[2] / "proto" / "vectors" / "vectors.json").read_text())
 RECEIVER = VECTORS["receiver"]

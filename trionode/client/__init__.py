@@ -12,9 +12,22 @@ client, so that trionodectl can reproduce etcdctl's output and --debug lines.
 """
 
 from .client import Client
-from .errors import (ClientError, ClusterError, DirNotEmpty, EndpointError, EtcdError,
-                     EventIndexCleared, HTTPStatusError, KeyNotFound, NoEndpointsError,
-                     NodeExists, NotADir, NotAFile, RootReadOnly, TestFailed)
+from .errors import (
+                     ClientError,
+                     ClusterError,
+                     DirNotEmpty,
+                     EndpointError,
+                     EtcdError,
+                     EventIndexCleared,
+                     HTTPStatusError,
+                     KeyNotFound,
+                     NodeExists,
+                     NoEndpointsError,
+                     NotADir,
+                     NotAFile,
+                     RootReadOnly,
+                     TestFailed,
+)
 from .model import Member, Node, RequestInfo, Response, Resync
 
 __all__ = [

@@ -18,11 +18,18 @@ import trio
 
 from . import requests as rq
 from .connection import TransportError
-from .errors import (EMPTY_BODY, INVALID_JSON, ClusterError, EndpointError, EventIndexCleared,
-                     HTTPStatusError, KeyNotFound, NoEndpointsError)
+from .errors import (
+    EMPTY_BODY,
+    INVALID_JSON,
+    ClusterError,
+    EndpointError,
+    EventIndexCleared,
+    HTTPStatusError,
+    KeyNotFound,
+    NoEndpointsError,
+)
 from .members import MembersMixin
-from .model import (RequestInfo, Response, Resync, parse_error, parse_json,
-                    parse_keys_reply)
+from .model import RequestInfo, Response, Resync, parse_error, parse_json, parse_keys_reply
 from .pool import Pool, Reply
 
 __all__ = ["Client", "DEFAULT_ENDPOINTS"]

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote_plus, urlsplit
 
-from ..gourl import clean_keep_slash, clean_path, escape_path
-from ..jsontext import quote
+from ..gocompat.jsontext import quote
+from ..gocompat.url import clean_keep_slash, clean_path, escape_path
 
 __all__ = [
     "Endpoint", "Action", "parse_endpoint", "encode_values", "peer_urls",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..goparse import GoSyntaxError, endpoint_url, parse_bool, parse_duration, parse_int, quote
+from ..gocompat.parse import GoSyntaxError, endpoint_url, parse_bool, parse_duration, parse_int, quote
 
 __all__ = [
     "Flag", "Parsed", "UsageError", "HelpRequested", "GlobalOptions",

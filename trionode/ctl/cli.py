@@ -18,8 +18,16 @@ import trio
 
 from .. import __version__
 from . import helptext, keys, members, watch
-from .args import (COMMAND_FLAGS, GLOBAL_FLAGS, MEMBER_COMMANDS, HelpRequested, UsageError,
-                   global_options, parse_command_flags, parse_flags)
+from .args import (
+    COMMAND_FLAGS,
+    GLOBAL_FLAGS,
+    MEMBER_COMMANDS,
+    HelpRequested,
+    UsageError,
+    global_options,
+    parse_command_flags,
+    parse_flags,
+)
 from .session import EXIT_BAD_ARGS, EXIT_BAD_FEATURE, Call, Console, Exit
 
 __all__ = ["main"]

@@ -11,8 +11,17 @@ from functools import partial
 
 from ..client import Client, ClientError, Response
 from .output import ls_text, response_text
-from .session import (EXIT_BAD_ARGS, EXIT_SERVER_ERROR, Call, DeadlineExceeded, Exit, fail,
-                      open_client, uint64_flag, within_total)
+from .session import (
+    EXIT_BAD_ARGS,
+    EXIT_SERVER_ERROR,
+    Call,
+    DeadlineExceeded,
+    Exit,
+    fail,
+    open_client,
+    uint64_flag,
+    within_total,
+)
 
 __all__ = ["COMMANDS"]
 

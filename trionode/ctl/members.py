@@ -12,9 +12,18 @@ from collections.abc import Awaitable, Callable, Sequence
 import trio
 
 from ..client import Client, ClientError, EndpointError, Member
-from ..goparse import quote
-from .session import (EXIT_BAD_ARGS, EXIT_CLUSTER_NOT_HEALTHY, EXIT_SERVER_ERROR, Call,
-                      DeadlineExceeded, Exit, before, fail, open_client)
+from ..gocompat.parse import quote
+from .session import (
+    EXIT_BAD_ARGS,
+    EXIT_CLUSTER_NOT_HEALTHY,
+    EXIT_SERVER_ERROR,
+    Call,
+    DeadlineExceeded,
+    Exit,
+    before,
+    fail,
+    open_client,
+)
 
 __all__ = ["COMMANDS", "member_lines", "initial_cluster", "health_summary"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..client import Node, Response
-from ..jsontext import quote
+from ..gocompat.jsontext import quote
 
 __all__ = ["Printed", "response_text", "json_response", "json_node", "ls_text"]
 

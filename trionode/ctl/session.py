@@ -17,8 +17,8 @@ from typing import BinaryIO, NoReturn, TypeVar
 import trio
 
 from ..client import Client, ClientError, ClusterError, NoEndpointsError, RequestInfo
+from ..gocompat.parse import GoSyntaxError, quote
 from .args import GlobalOptions, endpoints_from
-from ..goparse import GoSyntaxError, quote
 from .output import Printed
 
 __all__ = [

@@ -18,8 +18,7 @@ import trio
 
 from ..client import Client, ClientError, Response
 from .output import response_text
-from .session import (EXIT_BAD_ARGS, EXIT_SERVER_ERROR, Call, Exit, fail, open_client,
-                      uint64_flag)
+from .session import EXIT_BAD_ARGS, EXIT_SERVER_ERROR, Call, Exit, fail, open_client, uint64_flag
 
 __all__ = ["COMMANDS", "exec_watch_target", "watch_environment", "start_error"]
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from ..clusterconfig import ClusterConfig, ClusterConfigError
-from ..errors import EtcdError, MemberError
-from ..jsontext import quote
+from ..gocompat.jsontext import quote
+from ..membership.clusterconfig import ClusterConfig, ClusterConfigError
+from ..membership.errors import MemberError
+from ..v2.errors import EtcdError
 from .info import member_json
 from .message import Request, Response
 from .paths import redirect_for

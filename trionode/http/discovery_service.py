@@ -6,7 +6,7 @@
 * `/<token>[/...]` is the keys API on `/_etcd/registry/<token>[/...]`, any method and query,
   so that visiting the discovery URL shows the registry directory (the 0.4 tutorial's
   {"action":"get","node":{"key":"/_etcd/registry/<token>",...}}), and members, ours or etcd
-  3.4's, can run the discovery protocol against it (trionode/discovery.py, v2-spec §5.4).
+  3.4's, can run the discovery protocol against it (membership/discovery.py, v2-spec §5.4).
 
 Tokens are 32 lower-case hex digits (128 random bits), like discovery.etcd.io's; any other
 path is not ours, so the app can ask `is_discovery_path` before its 404.
@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 import secrets
 
-from ..commands import Command, Op
-from ..errors import EtcdError
+from ..store.commands import Command, Op
+from ..v2.errors import EtcdError
 from .keys import KeysNode, handle_keys
 from .message import Request, Response
 from .params import parse_form

@@ -9,11 +9,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .. import ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION
-from ..errors import EtcdError
-from ..jsontext import quote
-from ..leaderstats import go_float
+from ..gocompat.jsontext import go_float, quote
+from ..gocompat.timefmt import go_duration, rfc3339nano
 from ..store import Store
-from ..gotime import go_duration, rfc3339nano
+from ..v2.errors import EtcdError
 from .message import Response
 
 __all__ = ["InfoNode", "Member", "version", "health", "stats_self", "stats_leader",

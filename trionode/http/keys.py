@@ -12,9 +12,9 @@ from typing import Protocol
 
 import trio
 
-from ..commands import Command, Op
-from ..errors import EtcdError
 from ..store import Event, Store, Watcher
+from ..store.commands import Command, Op
+from ..v2.errors import EtcdError
 from .keys_params import KeysRequest, parse_keys_request
 from .message import Request, Response
 

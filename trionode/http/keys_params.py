@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..errors import EtcdError
-from ..goparse import GoSyntaxError, parse_bool
+from ..gocompat.parse import GoSyntaxError, parse_bool
+from ..v2.errors import EtcdError
 from .message import Request
 from .params import parse_form
 from .paths import clean_path

@@ -1,7 +1,7 @@
 """/v2/members (v2-spec §4.8): listing, the leader, adding, updating and removing members.
 
 Errors here are `{"message": ...}` with no trailing newline, as etcd 3.4 writes them. A
-change goes through the log (reconfig.py) and is answered once this member applied it.
+change goes through the log (membership/reconfig.py) and is answered once this member applied it.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import json
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from ..configvalues import Url
-from ..errors import ConfigError, MemberError
-from ..jsontext import quote
+from ..config.errors import ConfigError
+from ..config.values import Url
+from ..gocompat.jsontext import quote
+from ..membership.errors import MemberError
 from . import info
 from .message import Request, Response
 

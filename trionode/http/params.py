@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_to_bytes
 
-from ..errors import EtcdError
+from ..v2.errors import EtcdError
 
 __all__ = ["BadEscape", "unescape", "unescape_bytes", "go_quote", "parse_form", "FORM_METHODS"]
 

@@ -8,7 +8,7 @@ Location is the cleaned path re-encoded as Go's url.URL.String() does, plus the 
 
 from __future__ import annotations
 
-from ..gourl import clean_keep_slash, clean_path, escape_path
+from ..gocompat.url import clean_keep_slash, clean_path, escape_path
 from .message import Response
 from .params import unescape
 

@@ -16,7 +16,7 @@ from typing import Any
 import h11
 import trio
 
-from ..sockio import DirectSocket
+from ..net.sockio import DirectSocket
 from . import replies
 from .fasthead import FALLBACK, FastHead, parse_head
 from .message import Request
@@ -58,7 +58,7 @@ class RequestReader:
         self._direct = DirectSocket(stream) if isinstance(stream, trio.SocketStream) else None
 
     async def receive(self) -> bytes:
-        """The next bytes from the client; b"" at EOF (direct reads on sockets: sockio.py)."""
+        """The next bytes from the client; b"" at EOF (direct reads on sockets: net/sockio.py)."""
         try:
             if self._direct is not None:
                 return await self._direct.receive_some(self._limits.read_size)

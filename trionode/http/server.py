@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable
 
 import trio
 
-from ..sockio import DirectSocket
+from ..net.sockio import DirectSocket
 from . import replies
 from .message import Request, Response
 from .reader import PeerGone, Reject, RequestReader
@@ -230,7 +230,7 @@ class _Connection:
 
     async def _send_all(self, data: bytes) -> None:
         """Send under the connection's current deadline (the caller set it); a reply that
-        fits the socket buffer is written straight to it (sockio.py)."""
+        fits the socket buffer is written straight to it (net/sockio.py)."""
         try:
             if self.direct is not None:
                 await self.direct.send_all(data, math.inf)

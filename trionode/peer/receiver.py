@@ -23,9 +23,9 @@ from typing import Any
 
 import trio
 
-from ..errors import WireError
-from ..sockio import DirectSocket
+from ..net.sockio import DirectSocket
 from ..raft.messages import Message
+from ..wire.errors import WireError
 from .limits import PeerLimits
 from .ratelog import RateLimitedLog
 from .sender import failure_reason

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 import trio
 
-from ..sockio import DirectSocket
+from ..net.sockio import DirectSocket
 from ..raft.messages import Message, MsgType
 from .limits import PeerLimits
 from .outbox import Outbox

@@ -37,7 +37,7 @@ class Ready:
       2. send `messages` (vote and append answers among them rely on step 1);
       3. apply `snapshot`, then `committed` in order; serve `read_states` once applied;
       4. RaftCore.advance(this ready).
-    Two refinements are safe and trionode's edge (replica.py) uses both, as etcd does:
+    Two refinements are safe and trionode's edge (server/replica.py) uses both, as etcd does:
     the leader's appends and heartbeats may leave before step 1 (thesis §10.2.1: its own
     entries count toward a quorum only at advance()), and `committed` entries, durable on
     a quorum already, may be applied before step 1 unless a snapshot comes with them.

@@ -33,7 +33,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import DataDirError
+from .errors import DataDirError
 from .files import ensure_dir, write_atomic
 
 __all__ = ["DataDir", "member_id_for", "cluster_id_for", "added_member_id"]

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import WalCorruptError
+from .errors import WalCorruptError
 from .files import ensure_dir, fsync_dir, write_atomic
 from .records import HEADER_SIZE, SNAPSHOT_META_SIZE, RecordError, Snapshot, decode_snapshot, snapshot_prefix
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import WalCorruptError
+from .errors import WalCorruptError
 from .records import Entry, HardState, Snapshot
 from .snapshot import SnapshotDir
 from .wal import SEGMENT_BYTES, Wal

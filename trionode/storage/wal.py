@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import WalCorruptError
+from .errors import WalCorruptError
 from .files import datasync, ensure_dir, fsync_dir, write_all
 from .records import Entry, HardState, encode_batch, encode_hard_state, scan
 

@@ -11,7 +11,7 @@ rendering both matches etcd and saves re-rendering for every woken watcher.
 
 from __future__ import annotations
 
-from ..jsontext import quote
+from ..gocompat.jsontext import quote
 from .render import expiry_fields, node_json
 from .tree import Node
 

@@ -7,7 +7,7 @@ at offset i - oldest: a scan starts there in O(1).
 
 from __future__ import annotations
 
-from ..errors import EtcdError
+from ..v2.errors import EtcdError
 from .event import Event
 
 __all__ = ["History"]

@@ -9,8 +9,8 @@ rules and cost more.
 
 from __future__ import annotations
 
-from ..gotime import rfc3339nano
-from ..jsontext import quote
+from ..gocompat.jsontext import quote
+from ..gocompat.timefmt import rfc3339nano
 from .tree import Node
 
 __all__ = ["ttl_seconds", "expiry_fields", "node_json", "NS"]

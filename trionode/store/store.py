@@ -20,9 +20,9 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from ..commands import Command, Op
-from ..errors import EtcdError
+from ..v2.errors import EtcdError
 from . import stats as st
+from .commands import Command, Op
 from .event import Event
 from .history import History
 from .render import node_json

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..errors import EtcdError
+from ..v2.errors import EtcdError
 
 __all__ = ["Node", "MIN_EXPIRATION", "lookup", "ensure_dir", "descendant", "subtree_paths", "iter_nodes"]
 

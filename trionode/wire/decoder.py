@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import zlib
 
-from ..errors import WireError
 from ..raft.messages import Entry, Message, MsgType, Snapshot
+from .errors import WireError
 from .frames import (
     CHUNK_HEAD,
     DEFAULT_MAX_FRAME,

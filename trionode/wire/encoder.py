@@ -9,8 +9,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 
-from ..errors import WireError
 from ..raft.messages import Message, MsgType
+from .errors import WireError
 from .frames import (
     CHUNK_HEAD,
     DEFAULT_MAX_FRAME,

@@ -19,16 +19,16 @@ from typing import Any
 
 import trio
 
-from .cluster import Action
-from .commands import Command
-from .errors import EtcdError
-from .leaderstats import FollowerStats, RequestRate
+from ..membership.members import Action
+from ..raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot
+from ..raft.messages import LOCAL_TYPES
+from ..storage import Storage
+from ..store import Event
+from ..store.commands import Command
+from ..v2.errors import EtcdError
 from .payload import RequestIds, pack
-from .raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot
-from .raft.messages import LOCAL_TYPES
 from .statemachine import StateMachine
-from .storage import Storage
-from .store import Event
+from .stats import FollowerStats, RequestRate
 
 __all__ = ["Replica"]
 

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 import trio
 
-from .client import Client, ClientError
-from .client.connection import Connection, TransportError, dial
-from .cluster import Member
-from .errors import ConfigError
+from ..client import Client, ClientError
+from ..client.connection import Connection, TransportError, dial
+from ..config.errors import ConfigError
+from .members import Member
 
 __all__ = ["Joined", "JoinError", "fetch_cluster", "self_join", "removed_by_peers"]
 

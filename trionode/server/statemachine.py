@@ -1,6 +1,6 @@
 """The replicated state machine: what applying a committed log entry does. Pure.
 
-The key space (store/) and the membership (cluster.py) together; a snapshot holds both:
+The key space (store/) and the membership (membership/members.py) together; a snapshot holds both:
 
     u32 length of the store dump (big endian) | Store.dump() | Membership.dump()
 
@@ -18,17 +18,18 @@ import json
 import struct
 from urllib.parse import quote_plus
 
-from .cluster import Action, Change, Member, Membership
-from .commands import Command, Op
-from .errors import EtcdError, MemberError
+from ..membership.clusterconfig import CONFIG_KEY
+from ..membership.errors import MemberError
+from ..membership.members import Action, Change, Member, Membership
+from ..store import Event, Store
+from ..store.commands import Command, Op
+from ..v2.errors import EtcdError
 from .payload import unpack
-from .store import Event, Store
 
-__all__ = ["Outcome", "StateMachine", "MACHINES_DIR", "CONFIG_KEY"]
+__all__ = ["Outcome", "StateMachine", "MACHINES_DIR"]
 
 _LEN = struct.Struct(">I")
 MACHINES_DIR = "/_etcd/machines"
-CONFIG_KEY = "/_etcd/config"
 
 #: what applying one entry gave: its request id and the store's events, or its error
 Outcome = tuple[int, list[Event] | EtcdError | MemberError]

@@ -27,13 +27,22 @@ from urllib.parse import unquote, urlsplit
 
 import trio
 
-from .client import (Client, ClientError, ClusterError, EtcdError, EventIndexCleared,
-                     HTTPStatusError, KeyNotFound, Node, NodeExists)
-from .client.pool import Reply
-from .client.requests import Action
-from .config import Url
-from .errors import ConfigError
-from .gourl import clean_path
+from ..client import (
+    Client,
+    ClientError,
+    ClusterError,
+    EtcdError,
+    EventIndexCleared,
+    HTTPStatusError,
+    KeyNotFound,
+    Node,
+    NodeExists,
+)
+from ..client.pool import Reply
+from ..client.requests import Action
+from ..config.errors import ConfigError
+from ..config.values import Url
+from ..gocompat.url import clean_path
 
 __all__ = ["DiscoveryError", "discover", "registration"]
 

@@ -5,7 +5,7 @@ Two flag dialects land on the same Config (v2-spec §6):
 * etcd 0.4 flags (`-addr`, `-peer-addr`, `-peers`, ...) as the 0.4 tutorial and CoreOS
   cloud-config (§6.3) use them.
 As in Go's flag package, a flag takes one or two dashes, `-x=v` or `-x v`, last one wins.
-Each flag also reads ETCD_<UPPER_SNAKE_NAME>, and a key of --config-file (configfile.py).
+Each flag also reads ETCD_<UPPER_SNAKE_NAME>, and a key of --config-file (file.py).
 Flags win over the environment, which wins over the file (0.4's order), for the whole
 target: `--advertise-client-urls` also hides ETCD_ADDR. [3.4 exits when a flag shadows the
 environment; 0.4 and 2.x let the flag win. So do we, with a warning.]
@@ -19,12 +19,24 @@ import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple
 
-from . import ETCD_SERVER_VERSION, __version__
-from .configfile import load_config_file
-from .configvalues import (CLIENT_URLS, PEER_URLS, Url, bind, cluster, fallback, host_port,
-                           items, to_bool, to_float, to_int, url_list)
+from .. import ETCD_SERVER_VERSION, __version__
+from ..gocompat.jsontext import quote
 from .errors import ConfigError
-from .jsontext import quote
+from .file import load_config_file
+from .values import (
+    CLIENT_URLS,
+    PEER_URLS,
+    Url,
+    bind,
+    cluster,
+    fallback,
+    host_port,
+    items,
+    to_bool,
+    to_float,
+    to_int,
+    url_list,
+)
 
 __all__ = ["Config", "HttpSettings", "InfoRequested", "Url", "parse_config", "usage"]
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .cluster import Member
-from .config import Config
+from ..config.errors import ConfigError
+from ..config.flags import Config
+from ..gocompat.url import clean_path
+from ..storage import member_id_for
+from ..storage.files import ensure_dir, write_atomic
 from .discovery import discover
-from .errors import ConfigError
-from .gourl import clean_path
 from .join import fetch_cluster, self_join
-from .storage import member_id_for
-from .storage.files import ensure_dir, write_atomic
+from .members import Member
 
 __all__ = ["Bootstrap", "plan", "recorded", "cluster_token"]
 

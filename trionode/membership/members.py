@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .commands import Command, Op
+from ..store.commands import Command, Op
 from .errors import MemberError
 
 __all__ = ["Member", "Membership", "Change", "Action", "publish_command", "change_command"]
@@ -53,7 +53,7 @@ def publish_command(member_id: int, name: str, client_urls: Iterable[str],
                     cluster_config: str | None = None) -> Command:
     """The log entry that makes a member's name and client URLs known to all. It also
     carries the member's cluster config (activeSize...) as JSON: the first member to
-    publish sets it, as 0.4's first peer did (see statemachine.py)."""
+    publish sets it, as 0.4's first peer did (see server/statemachine.py)."""
     attributes: dict[str, object] = {"name": name, "clientURLs": list(client_urls)}
     if cluster_config is not None:
         attributes["clusterConfig"] = cluster_config

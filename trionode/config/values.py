@@ -1,15 +1,15 @@
 """Flag values: Url and the converters from raw flag text to values. Pure.
 
 Each converter takes the raw text of a flag, environment variable or config-file key and
-returns the value, or raises ConfigError(reason); config.py names the source in front of it.
+returns the value, or raises ConfigError(reason); flags.py names the source in front of it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from ..gocompat.parse import GoSyntaxError, parse_bool
 from .errors import ConfigError
-from .goparse import GoSyntaxError, parse_bool
 
 __all__ = ["Url", "CLIENT_URLS", "PEER_URLS", "items", "url_list", "to_int", "to_float",
            "to_bool", "cluster", "host_port", "bind", "fallback"]

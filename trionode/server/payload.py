@@ -1,4 +1,4 @@
-"""What a log entry carries: a request id, then the command (commands.py).
+"""What a log entry carries: a request id, then the command (store/commands.py).
 
 The id lets the member that accepted a request find it again when the entry is
 applied, whichever member proposed it to the leader: each member keeps the requests it
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 
-from .commands import Command, Op
+from ..store.commands import Command, Op
 
 __all__ = ["RequestIds", "pack", "unpack", "is_conf_change", "refused"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from json.encoder import encode_basestring as _c_quote  # C speed; non-ASCII stays raw
 
-__all__ = ["quote"]
+__all__ = ["go_float", "quote"]
 
 # The characters where Go's output differs from Python's json module.
 _GO_ONLY = re.compile("[<>&\u2028\u2029\x08\x0c\ud800-\udfff]")
@@ -35,3 +35,10 @@ def quote(text: str) -> str:
     if _GO_ONLY.search(text) is None:
         return _c_quote(text)
     return '"' + text.translate(_TABLE) + '"'
+
+
+def go_float(value: float) -> str:
+    """A float as Go's encoding/json writes it (integral values without '.0')."""
+    if value == int(value) and abs(value) < 1e21:
+        return str(int(value))
+    return repr(value)

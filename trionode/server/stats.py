@@ -11,14 +11,9 @@ from __future__ import annotations
 import collections
 import math
 
-__all__ = ["FollowerStats", "RequestRate", "go_float"]
+from ..gocompat.jsontext import go_float
 
-
-def go_float(value: float) -> str:
-    """A float as Go's encoding/json writes it (integral values without '.0')."""
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    return repr(value)
+__all__ = ["FollowerStats", "RequestRate"]
 
 
 class FollowerStats:

@@ -14,10 +14,11 @@ from typing import Any
 
 import trio
 
+from ..server.replica import Replica
+from ..v2.errors import EtcdError
 from .clusterconfig import ClusterConfig
-from .errors import EtcdError, MemberError
+from .errors import MemberError
 from .reconfig import Reconfig
-from .replica import Replica
 
 __all__ = ["keep_membership"]
 

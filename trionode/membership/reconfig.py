@@ -1,7 +1,7 @@
 """Membership requests as a member carries them out: through the log, one at a time.
 
 The checks are made twice: here, against what this member has applied, to answer at once
-with etcd's error; and again when the entry is applied (cluster.py), where log order
+with etcd's error; and again when the entry is applied (members.py), where log order
 decides between requests that raced through different members.
 """
 
@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from .cluster import Action, Member, Membership, change_command
-from .clusterconfig import ClusterConfig
-from .commands import Command, Op
-from .errors import EtcdError, MemberError
-from .replica import Replica
-from .statemachine import CONFIG_KEY
-from .storage import added_member_id
+from ..server.replica import Replica
+from ..storage import added_member_id
+from ..store.commands import Command, Op
+from ..v2.errors import EtcdError
+from .clusterconfig import CONFIG_KEY, ClusterConfig
+from .errors import MemberError
+from .members import Action, Member, Membership, change_command
 
 __all__ = ["Reconfig"]
 

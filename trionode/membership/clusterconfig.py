@@ -17,10 +17,13 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .leaderstats import go_float
+from ..gocompat.jsontext import go_float
 
-__all__ = ["ClusterConfig", "ClusterConfigError", "MIN_ACTIVE_SIZE", "MIN_REMOVE_DELAY",
+__all__ = ["CONFIG_KEY", "ClusterConfig", "ClusterConfigError", "MIN_ACTIVE_SIZE", "MIN_REMOVE_DELAY",
            "MIN_SYNC_INTERVAL"]
+
+#: the store key that holds the cluster config (a hidden key, as in 0.4)
+CONFIG_KEY = "/_etcd/config"
 
 MIN_ACTIVE_SIZE = 3
 MIN_REMOVE_DELAY = 2.0

@@ -2,23 +2,15 @@
 
 EtcdError is what a client sees: etcd's error code, its exact message, the HTTP status
 the code maps to (v2-spec §3) and the JSON body etcd 3.4 writes. Anything that is not a
-client's fault has a type of its own below, so that the edge can decide what it closes.
+client's fault has a type of its own in the part it comes from (config, storage, wire,
+membership, net), so that the edge can decide what it closes.
 """
 
 from __future__ import annotations
 
-from .jsontext import quote
+from ..gocompat.jsontext import quote
 
-__all__ = [
-    "EtcdError",
-    "MESSAGES",
-    "ConfigError",
-    "DataDirError",
-    "ListenError",
-    "MemberError",
-    "WalCorruptError",
-    "WireError",
-]
+__all__ = ["EtcdError", "MESSAGES"]
 
 # v2-spec §3: the exact strings etcd 3.4 emits.
 MESSAGES: dict[int, str] = {
@@ -88,39 +80,3 @@ class EtcdError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message} ({self.cause}) [{self.index}]"
-
-
-class ConfigError(Exception):
-    """A bad flag, environment variable or value; the CLI prints it and exits 2."""
-
-
-class DataDirError(Exception):
-    """The data dir belongs to another node or cluster, or cannot be used."""
-
-
-class ListenError(Exception):
-    """A client or peer URL that cannot be listened on (in use, not a local address)."""
-
-
-class MemberError(Exception):
-    """A membership request that cannot be done: /v2/members answers `status` with
-    `{"message": message}` (etcd 3.4's shape for these errors, v2-spec §4.8)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class WalCorruptError(Exception):
-    """A log or snapshot record failed its check before the tail: never silently dropped."""
-
-    def __init__(self, path: str, offset: int, reason: str) -> None:
-        super().__init__(f"{path}: corrupt record at offset {offset}: {reason}")
-        self.path = path
-        self.offset = offset
-        self.reason = reason
-
-
-class WireError(Exception):
-    """A malformed peer frame: closes that peer connection, never the node."""

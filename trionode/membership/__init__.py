@@ -1,0 +1,10 @@
+"""Who is in the cluster: the replicated membership (members, pure) and 0.4's cluster
+config (clusterconfig, pure); how a member finds its cluster (bootstrap, join, discovery)
+and how changes are made (reconfig, standbys). The Raft side of a change is raft/membership.py.
+May import config, client, storage, store, v2 and gocompat; never server, http or node."""
+
+from .clusterconfig import CONFIG_KEY, ClusterConfig
+from .errors import MemberError
+from .members import Member, Membership
+
+__all__ = ["CONFIG_KEY", "ClusterConfig", "Member", "MemberError", "Membership"]
