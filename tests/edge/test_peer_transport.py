@@ -4,6 +4,7 @@ source binding, shutdown. The helpers here are shared with test_peer_faults.py."
 from __future__ import annotations
 
 import random
+from functools import partial
 from typing import Any
 
 import pytest
@@ -50,14 +51,14 @@ class Node:
             node_id, CLUSTER, peers, bind_host, self.log, self.inbox.append,
             lambda peer: self.unreachable.append((trio.current_time(), peer)),
             lambda peer, ok: self.snapshots.append((peer, ok)),
-            limits=limits, rng=random.Random(seed),
-            http_serve=self.http.serve if self.http is not None else None)
+            limits=limits, rng=random.Random(seed))
 
     async def start(self, nursery: trio.Nursery, listeners: list[trio.SocketListener] | None) -> None:
         if self.http is not None:
             await nursery.start(self.http.run)
         if listeners is not None:
-            await nursery.start(self.transport.serve, listeners)
+            serve = partial(self.transport.serve, http_serve=self.http.serve if self.http else None)
+            await nursery.start(serve, listeners)
         await nursery.start(self.transport.run)
 
 

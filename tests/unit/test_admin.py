@@ -12,7 +12,7 @@ from trionode.http.paths import decode_path, split_target
 from trionode.membership.clusterconfig import ClusterConfig
 from trionode.membership.errors import MemberError
 from trionode.membership.members import Member
-from trionode.v2.errors import EtcdError
+from trionode.v2.errors import V2Error
 
 TEXT = ("Content-Type", "text/plain; charset=utf-8")
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
@@ -114,7 +114,7 @@ async def test_put_config_bad_json_is_500_plain_text() -> None:
 
 
 async def test_put_config_when_the_node_cannot_commit() -> None:
-    node = FakeNode(fail=EtcdError(300, "timeout", 7))
+    node = FakeNode(fail=V2Error(300, "timeout", 7))
     response = await call(node, "PUT", "/v2/admin/config", b"{}")
     assert response == Response(500, [("Content-Type", "application/json")],
                                 b'{"errorCode":300,"message":"Raft Internal Error","cause":"timeout","index":7}\n')

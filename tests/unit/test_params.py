@@ -3,13 +3,13 @@
 import pytest
 
 from trionode.http.params import go_quote, parse_form, parse_media_type, unescape
-from trionode.v2.errors import EtcdError
+from trionode.v2.errors import V2Error
 
 FORM = b"application/x-www-form-urlencoded"
 
 
 def _cause(method: str, query: str, ctype: bytes | None, body: bytes) -> str:
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         parse_form(method, query, ctype, body)
     assert info.value.code == 210 and info.value.index == 0
     return info.value.cause

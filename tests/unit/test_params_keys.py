@@ -5,7 +5,7 @@ import pytest
 from trionode.http.keys_params import KeysRequest, parse_keys_request
 from trionode.http.message import Request
 from trionode.http.paths import decode_path, split_target
-from trionode.v2.errors import EtcdError
+from trionode.v2.errors import V2Error
 
 FORM = (b"content-type", b"application/x-www-form-urlencoded")
 
@@ -17,7 +17,7 @@ def _request(method: str, target: str, body: bytes = b"", headers: list | None =
 
 
 def _error_json(method: str, target: str, body: bytes = b"") -> bytes:
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         parse_keys_request(_request(method, target, body))
     return info.value.to_json()
 
@@ -118,12 +118,12 @@ def test_validation_order() -> None:
         ("refresh=x", 209),
     ]
     query = everything_bad + "&a=%zz"
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         parse_keys_request(_request("PUT", "/v2/keys/p?" + query))
     assert info.value.code == 210
     query = everything_bad
     for piece, code in steps:
-        with pytest.raises(EtcdError) as info:
+        with pytest.raises(V2Error) as info:
             parse_keys_request(_request("PUT", "/v2/keys/p?" + query))
         assert (piece, info.value.code) == (piece, code)
         query = query.replace(piece, "ok=1")
@@ -144,7 +144,7 @@ def test_go_false(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["yes", "tRuE", "2", "", " 1", "on"])
 def test_not_go_bools(text: str) -> None:
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         parse_keys_request(_request("GET", f"/v2/keys/a?sorted={text}"))
     assert info.value.code == 209
 
@@ -206,6 +206,6 @@ def test_json_body_is_not_read() -> None:
 
 
 def test_wrong_prefix() -> None:
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         parse_keys_request(_request("GET", "/v2/members"))
     assert (info.value.code, info.value.cause) == (210, "incorrect key prefix")

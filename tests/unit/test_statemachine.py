@@ -14,7 +14,7 @@ from trionode.server.statemachine import StateMachine
 from trionode.server.stats import FollowerStats
 from trionode.store import Store
 from trionode.store.commands import Command, CommandError, Op
-from trionode.v2.errors import EtcdError
+from trionode.v2.errors import V2Error
 
 
 def machine() -> StateMachine:
@@ -41,7 +41,7 @@ def test_apply_gives_events_or_the_error_with_the_request_id() -> None:
     request_id, events = sm.apply(pack(9, Command(Op.SET, "/a", "1")))
     assert request_id == 9 and events[0].action == "set" and sm.store.index == 1
     request_id, error = sm.apply(pack(10, Command(Op.CREATE, "/a", "2")))
-    assert request_id == 10 and isinstance(error, EtcdError) and error.code == 105
+    assert request_id == 10 and isinstance(error, V2Error) and error.code == 105
     assert sm.apply(b"") is None  # a new leader's empty entry
 
 
@@ -65,7 +65,7 @@ def test_member_changes_are_checked_when_applied() -> None:
     assert sm.apply(pack(1, add)) == (1, [])
     assert sm.membership.get(3) == Member(3, "", ("http://127.0.0.1:3",), (), True)
     assert (sm.membership.voters, sm.membership.learners) == ((1, 2), (3,))
-    assert [c.action for c in sm.changes] == [Action.ADD]
+    assert [c.action for c in sm.take_changes()] == [Action.ADD]
     for command, status, text in [
         (add, 409, "membership: ID exists"),
         (change_command(Action.ADD, 4, ["http://127.0.0.1:3"]), 409, "membership: peerURL exists"),
@@ -95,7 +95,7 @@ def test_a_refused_change_fails_its_request_and_changes_nothing() -> None:
     request_id, error = sm.apply(refused(pack(42, change_command(Action.ADD, 3, ["http://127.0.0.1:3"]))))
     assert request_id == 42 and isinstance(error, MemberError) and error.status == 500
     assert "try again" in error.message
-    assert sm.membership.ids == (1, 2) and sm.store.index == index and not sm.changes
+    assert sm.membership.ids == (1, 2) and sm.store.index == index and not sm.take_changes()
 
 
 def test_snapshot_round_trip_and_watchers_closed() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from trionode.store import Store
 from trionode.store.commands import Command, Op
-from trionode.v2.errors import EtcdError
+from trionode.v2.errors import V2Error
 
 NOW = 1_800_000_000 * 10**9  # 2027-01-15T08:00:00Z
 
@@ -20,8 +20,8 @@ def run(store: Store, op: Op, key: str, **kw) -> bytes:
     return event.render(NOW)
 
 
-def error(store: Store, op: Op, key: str, **kw) -> EtcdError:
-    with pytest.raises(EtcdError) as info:
+def error(store: Store, op: Op, key: str, **kw) -> V2Error:
+    with pytest.raises(V2Error) as info:
         store.apply(Command(op, key, **kw))
     return info.value
 
@@ -105,7 +105,7 @@ def test_write_through_a_file_is_104_with_the_file_path(s):
         assert (err.code, err.cause, err.index) == (104, "/f", 1)
     err = error(s, Op.CREATE, "/f", unique=True)
     assert (err.code, err.cause) == (104, "/f")
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         get(s, "/f/a/b")
     assert (info.value.code, info.value.cause) == (104, "/f")
     assert s.index == 1
@@ -310,7 +310,7 @@ def test_compare_and_delete(s):
 
 def test_get_missing_is_100(s):
     run(s, Op.SET, "/t/a", value="1")
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         get(s, "/t/nokey")
     assert info.value.to_json() == b'{"errorCode":100,"message":"Key not found","cause":"/t/nokey","index":1}\n'
 
@@ -411,7 +411,7 @@ def test_stats_counts_and_field_order(s):
     run(s, Op.DELETE, "/c")
     error(s, Op.DELETE, "/c")
     get(s, "/")
-    with pytest.raises(EtcdError):
+    with pytest.raises(V2Error):
         get(s, "/c")
     s.watch("/w", False, False, 0, lambda: None)
     assert s.stats.to_json() == (

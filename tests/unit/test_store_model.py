@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from trionode.store import SnapshotError, Store
 from trionode.store.commands import Command, Op
-from trionode.v2.errors import EtcdError
+from trionode.v2.errors import V2Error
 
 NS = 10**9
 NOW = 1_800_000_000 * NS
@@ -50,9 +50,9 @@ class Model:
         for prefix in parents(key) + [key]:
             entry = self.nodes.get(prefix)
             if entry is None:
-                raise EtcdError(100, prefix, self.index)
+                raise V2Error(100, prefix, self.index)
             if not entry.dir and prefix != key:
-                raise EtcdError(104, prefix, self.index)
+                raise V2Error(104, prefix, self.index)
         return self.nodes[key]
 
     def children(self, key: str) -> list[str]:
@@ -62,12 +62,12 @@ class Model:
         for prefix in parents(key):
             entry = self.nodes.get(prefix)
             if entry is not None and not entry.dir:
-                raise EtcdError(104, prefix, self.index)
+                raise V2Error(104, prefix, self.index)
         old = self.nodes.get(key)
         if old is not None and not replace_ok:
-            raise EtcdError(105, key, self.index)
+            raise V2Error(105, key, self.index)
         if old is not None and old.dir:
-            raise EtcdError(102, key, self.index)
+            raise V2Error(102, key, self.index)
         self.index += 1
         for prefix in parents(key):
             self.nodes.setdefault(prefix, Entry(True, "", self.index, self.index, None))
@@ -75,7 +75,7 @@ class Model:
 
     def compare(self, entry: Entry, prev_value: str | None, prev_index: int) -> None:
         if (prev_value and prev_value != entry.value) or (prev_index and prev_index != entry.modified):
-            raise EtcdError(101, "", self.index)
+            raise V2Error(101, "", self.index)
 
     def remove(self, key: str) -> None:
         for k in self.children(key) + [key]:
@@ -103,8 +103,8 @@ class StoreVsModel(RuleBasedStateMachine):
         before = self.store.index
         try:
             expected = expect()
-        except EtcdError as model_err:
-            with pytest.raises(EtcdError) as info:
+        except V2Error as model_err:
+            with pytest.raises(V2Error) as info:
                 self.store.apply(cmd)
             assert info.value.code == model_err.code, cmd
             if model_err.cause:
@@ -121,7 +121,7 @@ class StoreVsModel(RuleBasedStateMachine):
         def expect():
             try:
                 self.model.lookup(key)
-            except EtcdError as err:
+            except V2Error as err:
                 if err.code != 100:
                     raise
             self.model.make(key, dir, value, exp, replace_ok=True)
@@ -140,7 +140,7 @@ class StoreVsModel(RuleBasedStateMachine):
         def expect():
             entry = self.model.lookup(key)
             if entry.dir and value:
-                raise EtcdError(102, key, self.model.index)
+                raise V2Error(102, key, self.model.index)
             self.model.index += 1
             if entry.dir:
                 self.model.nodes[key] = replace(entry, expiration=exp)
@@ -154,7 +154,7 @@ class StoreVsModel(RuleBasedStateMachine):
         def expect():
             entry = self.model.lookup(key)
             if entry.dir:
-                raise EtcdError(102, key, self.model.index)
+                raise V2Error(102, key, self.model.index)
             self.model.compare(entry, prev_value, prev_index)
             self.model.index += 1
             self.model.nodes[key] = replace(entry, value=value, modified=self.model.index, expiration=exp)
@@ -167,9 +167,9 @@ class StoreVsModel(RuleBasedStateMachine):
             entry = self.model.lookup(key)
             if entry.dir:
                 if not (dir or recursive):
-                    raise EtcdError(102, key, self.model.index)
+                    raise V2Error(102, key, self.model.index)
                 if self.model.children(key) and not recursive:
-                    raise EtcdError(108, key, self.model.index)
+                    raise V2Error(108, key, self.model.index)
             self.model.remove(key)
 
         self.check(Command(Op.DELETE, key, dir=dir, recursive=recursive), expect)
@@ -179,7 +179,7 @@ class StoreVsModel(RuleBasedStateMachine):
         def expect():
             entry = self.model.lookup(key)
             if entry.dir:
-                raise EtcdError(102, key, self.model.index)
+                raise V2Error(102, key, self.model.index)
             self.model.compare(entry, prev_value, prev_index)
             self.model.remove(key)
 
@@ -195,8 +195,8 @@ class StoreVsModel(RuleBasedStateMachine):
         for key in KEYS:
             try:
                 entry = self.model.lookup(key)
-            except EtcdError as err:
-                with pytest.raises(EtcdError) as info:
+            except V2Error as err:
+                with pytest.raises(V2Error) as info:
                     self.store.get(key, False, False, NOW)
                 assert (info.value.code, info.value.cause) == (err.code, err.cause)
                 continue
@@ -247,7 +247,7 @@ def test_dump_load_round_trips_any_tree(items):
     for names, value, exp in items:
         try:
             s.apply(Command(Op.SET, "/" + "/".join(names), value=value, expiration=exp))
-        except EtcdError:
+        except V2Error:
             pass
     copy = Store.load(s.dump(), history_size=10)
     assert copy.dump() == s.dump()

@@ -8,7 +8,7 @@ from trionode.gocompat.timefmt import rfc3339nano
 from trionode.store import Store
 from trionode.store.commands import Command, Op
 from trionode.store.render import ttl_seconds
-from trionode.v2.errors import EtcdError
+from trionode.v2.errors import V2Error
 
 NS = 10**9
 NOW = 1_800_000_000 * NS  # 2027-01-15T08:00:00Z
@@ -91,7 +91,7 @@ def test_sync_expires_in_order_of_expiration_then_key():
     assert s.index == 8
     assert s.next_expiration == NOW + 10 * NS
     assert s.stats.as_dict()["expireCount"] == 3
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         s.get("/a", False, False, NOW)
     assert (info.value.code, info.value.index) == (100, 8)
 
@@ -177,7 +177,7 @@ def test_refresh_update_and_cas_keep_value():
 
 def test_refresh_of_missing_key_is_100():
     s = Store()
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         apply(s, Op.SET, "/missing", refresh=True, expiration=NOW)
     assert (info.value.code, info.value.cause) == (100, "/missing")
     assert s.index == 0

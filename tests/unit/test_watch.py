@@ -6,7 +6,7 @@ import pytest
 
 from trionode.store import STREAM_LIMIT, Store, Watcher
 from trionode.store.commands import Command, Op
-from trionode.v2.errors import EtcdError
+from trionode.v2.errors import V2Error
 
 NS = 10**9
 NOW = 1_800_000_000 * NS
@@ -189,7 +189,7 @@ def test_history_too_old_is_401_and_history_is_bounded():
     s = Store(history_size=5)
     for i in range(8):
         put(s, f"/k{i}")
-    with pytest.raises(EtcdError) as info:
+    with pytest.raises(V2Error) as info:
         w(s, "/", recursive=True, wait_index=3)
     assert info.value.to_json() == (
         b'{"errorCode":401,"message":"The event in requested index is outdated and cleared",'

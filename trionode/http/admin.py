@@ -23,7 +23,7 @@ from typing import Protocol
 from ..gocompat.jsontext import quote
 from ..membership.clusterconfig import ClusterConfig, ClusterConfigError
 from ..membership.errors import MemberError
-from ..v2.errors import EtcdError
+from ..v2.errors import V2Error
 from .info import member_json
 from .message import Request, Response
 from .paths import redirect_for
@@ -97,7 +97,7 @@ class PeerApp:
                 return await self._machine(method, name)
         except MemberError as exc:
             return _plain(exc.status, exc.message)
-        except EtcdError as exc:
+        except V2Error as exc:
             return Response(exc.status, [("Content-Type", "application/json")], exc.to_json())
         return _NOT_FOUND
 

@@ -18,7 +18,7 @@ import re
 import secrets
 
 from ..store.commands import Command, Op
-from ..v2.errors import EtcdError
+from ..v2.errors import V2Error
 from .keys import KeysNode, handle_keys
 from .message import Request, Response
 from .params import parse_form
@@ -66,7 +66,7 @@ async def _new_token(node: KeysNode, request: Request) -> Response:
     try:
         form = parse_form(request.method, request.query, request.header(b"content-type"),
                           request.body)
-    except EtcdError:
+    except V2Error:
         return _text(400, "Unable to parse the request form")
     size = _size(form.get("size"))
     if size is None:
@@ -77,7 +77,7 @@ async def _new_token(node: KeysNode, request: Request) -> Response:
     token = secrets.token_hex(16)
     try:
         await node.propose(Command(Op.CREATE, f"{REGISTRY}/{token}/_config/size", str(size)))
-    except EtcdError as exc:  # no leader, shutting down: the token was not made
+    except V2Error as exc:  # no leader, shutting down: the token was not made
         return _text(exc.status if exc.status >= 500 else 500, f"Unable to create a token: {exc}")
     return Response(200, [_TEXT], f"http://{host}/{token}".encode())
 

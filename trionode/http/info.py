@@ -12,7 +12,7 @@ from .. import ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION
 from ..gocompat.jsontext import go_float, quote
 from ..gocompat.timefmt import go_duration, rfc3339nano
 from ..store import Store
-from ..v2.errors import EtcdError
+from ..v2.errors import ErrorCode, V2Error
 from .message import Response
 
 __all__ = ["InfoNode", "Member", "version", "health", "stats_self", "stats_leader",
@@ -134,7 +134,7 @@ def leader(node: InfoNode) -> Response:
     """/v2/leader: the leader's *peer* URL as plain text (0.4 wrote no newline)."""
     member = next((m for m in node.members if m.id == node.leader_id), None)
     if member is None or not member.peer_urls:
-        error = EtcdError(301, "", node.store.index)
+        error = V2Error(ErrorCode.LEADER_ELECT, "", node.store.index)
         return Response(error.status, [_JSON], error.to_json())
     return Response(200, [_TEXT], member.peer_urls[0].encode())
 

@@ -14,7 +14,7 @@ import trio
 
 from ..store import Event, Store, Watcher
 from ..store.commands import Command, Op
-from ..v2.errors import EtcdError
+from ..v2.errors import V2Error
 from .keys_params import KeysRequest, parse_keys_request
 from .message import Request, Response
 
@@ -47,7 +47,7 @@ async def handle_keys(node: KeysNode, request: Request) -> Response:
                 await node.read_barrier()
             return _get(node, req)
         events = await node.propose(command_for(req, node.clock()))
-    except EtcdError as exc:
+    except V2Error as exc:
         return _error(node, exc)
     return _written(node, req, events[0])
 
@@ -84,7 +84,7 @@ def _headers(node: KeysNode, etcd_index: int) -> list[tuple[str, str]]:
     ]
 
 
-def _error(node: KeysNode, exc: EtcdError) -> Response:
+def _error(node: KeysNode, exc: V2Error) -> Response:
     headers = [
         ("Content-Type", "application/json"),
         ("X-Etcd-Cluster-Id", node.cluster_id_hex),

@@ -1,6 +1,6 @@
 """The parameters of one /v2/keys request, checked in etcd 3.4's order (v2-spec §1.2).
 
-Every failure is an EtcdError with index 0, raised at the first failing check of
+Every failure is an V2Error with index 0, raised at the first failing check of
 §1.2.6: form 210 -> prevIndex 203 -> waitIndex 203 -> recursive/sorted/wait/dir/quorum/
 stream 209 -> wait on a non-GET 209 -> empty prevValue 201 -> noValueOnSuccess 209 ->
 ttl 202 -> prevExist 209 -> refresh 209/211/212. Causes are etcd's texts, byte for byte.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..gocompat.parse import GoSyntaxError, parse_bool
-from ..v2.errors import EtcdError
+from ..v2.errors import ErrorCode, V2Error
 from .message import Request
 from .params import parse_form
 from .paths import clean_path
@@ -58,7 +58,7 @@ def _uint(form: dict[str, str], name: str, code: int) -> int:
         number = int(text)
         if number <= _UINT64_MAX:
             return number
-    raise EtcdError(code, f'invalid value for "{name}"')
+    raise V2Error(code, f'invalid value for "{name}"')
 
 
 def _bool(form: dict[str, str], name: str, cause: str) -> bool | None:
@@ -69,17 +69,17 @@ def _bool(form: dict[str, str], name: str, cause: str) -> bool | None:
     try:
         return parse_bool(text)
     except GoSyntaxError:
-        raise EtcdError(209, cause) from None
+        raise V2Error(ErrorCode.INVALID_FIELD, cause) from None
 
 
 def _key(path: str) -> str:
     if not path.startswith(KEYS_PREFIX):
-        raise EtcdError(210, "incorrect key prefix")
+        raise V2Error(ErrorCode.INVALID_FORM, "incorrect key prefix")
     return clean_path("/" + path[len(KEYS_PREFIX) :])
 
 
 def parse_keys_request(request: Request) -> KeysRequest:
-    """Parse and validate; raises EtcdError(code, cause, index=0) like etcd 3.4."""
+    """Parse and validate; raises V2Error(code, cause, index=0) like etcd 3.4."""
     form = parse_form(request.method, request.query, request.header(b"content-type"), request.body)
     key = _key(request.path)
     if not form:  # a bare GET or DELETE: nothing to check
@@ -90,10 +90,10 @@ def parse_keys_request(request: Request) -> KeysRequest:
     recursive, sorted_, wait, dir_, quorum, stream = (
         bool(_bool(form, name, f'invalid value for "{name}"')) for name in _BOOLS)
     if wait and request.method != "GET":
-        raise EtcdError(209, '"wait" can only be used with GET requests')
+        raise V2Error(ErrorCode.INVALID_FIELD, '"wait" can only be used with GET requests')
     prev_value = form.get("prevValue")
     if prev_value == "":
-        raise EtcdError(201, '"prevValue" cannot be empty')
+        raise V2Error(ErrorCode.PREV_VALUE_REQUIRED, '"prevValue" cannot be empty')
     no_value = bool(_bool(form, "noValueOnSuccess", 'invalid value for "noValueOnSuccess"'))
     ttl = _uint(form, "ttl", 202) if form.get("ttl") else None
     prev_exist = _bool(form, "prevExist", "invalid value for prevExist")
@@ -101,8 +101,8 @@ def parse_keys_request(request: Request) -> KeysRequest:
     value = form.get("value", "")
     if refresh:
         if value:
-            raise EtcdError(211, "A value was provided on a refresh")
+            raise V2Error(ErrorCode.REFRESH_VALUE, "A value was provided on a refresh")
         if ttl is None:
-            raise EtcdError(212, "No TTL value set")
+            raise V2Error(ErrorCode.REFRESH_TTL_REQUIRED, "No TTL value set")
     return KeysRequest(request.method, key, value, dir_, ttl, prev_exist, prev_value, prev_index,
                        recursive, sorted_, wait, wait_index, stream, quorum, no_value, refresh)

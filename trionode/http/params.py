@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_to_bytes
 
-from ..v2.errors import EtcdError
+from ..v2.errors import ErrorCode, V2Error
 
 __all__ = ["BadEscape", "unescape", "unescape_bytes", "go_quote", "parse_form", "FORM_METHODS"]
 
@@ -109,7 +109,7 @@ _FORM_TYPE_BYTES = _FORM_TYPE.encode()
 
 
 def parse_form(method: str, query: str, content_type: bytes | None, body: bytes) -> dict[str, str]:
-    """Go's Request.ParseForm + FormValue: name -> first value; raises EtcdError(210)."""
+    """Go's Request.ParseForm + FormValue: name -> first value; raises V2Error(ErrorCode.INVALID_FORM)."""
     form: dict[str, str] = {}
     if method in FORM_METHODS:
         if content_type == _FORM_TYPE_BYTES:  # what every client sends: skip the parse
@@ -119,11 +119,11 @@ def parse_form(method: str, query: str, content_type: bytes | None, body: bytes)
         if error is None and media == _FORM_TYPE:
             error = _parse_pairs(body, form)
         if error is not None:
-            raise EtcdError(210, error)
+            raise V2Error(ErrorCode.INVALID_FORM, error)
     if query:
         error = _parse_pairs(query.encode("utf-8", "surrogateescape"), form)
         if error is not None:
-            raise EtcdError(210, error)
+            raise V2Error(ErrorCode.INVALID_FORM, error)
     return form
 
 

@@ -9,29 +9,45 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Protocol
 
-from ..server.replica import Replica
 from ..storage import added_member_id
+from ..store import Event, Store
 from ..store.commands import Command, Op
-from ..v2.errors import EtcdError
+from ..v2 import V2Error
 from .clusterconfig import CONFIG_KEY, ClusterConfig
 from .errors import MemberError
 from .members import Action, Member, Membership, change_command
 
-__all__ = ["Reconfig"]
+__all__ = ["Proposer", "Reconfig"]
+
+
+class Proposer(Protocol):
+    """What reconfiguring needs of the replica."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def membership(self) -> Membership: ...
+
+    @property
+    def applied(self) -> int: ...
+
+    async def propose(self, command: Command) -> list[Event]: ...
 
 
 class Reconfig:
     """What the members API and the peer-port admin API ask of the node."""
 
-    def __init__(self, replica: Replica, cluster_token: str, default_config: ClusterConfig) -> None:
+    def __init__(self, replica: Proposer, cluster_token: str, default_config: ClusterConfig) -> None:
         self._replica = replica
         self._token = cluster_token
         self._default = default_config
 
     @property
     def membership(self) -> Membership:
-        return self._replica.machine.membership
+        return self._replica.membership
 
     @property
     def default_config(self) -> ClusterConfig:
@@ -39,7 +55,7 @@ class Reconfig:
         return self._default
 
     def cluster_config(self) -> ClusterConfig:
-        text = self._replica.machine.store.value_of(CONFIG_KEY)
+        text = self._replica.store.value_of(CONFIG_KEY)
         return ClusterConfig.from_json(text) if text is not None else self._default
 
     async def set_cluster_config(self, config: ClusterConfig) -> ClusterConfig:
@@ -75,5 +91,5 @@ class Reconfig:
     async def _change(self, command: Command) -> None:
         try:
             await self._replica.propose(command)
-        except EtcdError as exc:  # no leader, or it timed out
+        except V2Error as exc:  # no leader, or it timed out
             raise MemberError(500, exc.message) from None

@@ -10,17 +10,19 @@ One change per look: the log takes one membership change at a time anyway.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Protocol
 
 import trio
 
-from ..server.replica import Replica
-from ..v2.errors import EtcdError
+from ..raft import Status
+from ..telemetry.logger import Logger
+from ..v2 import V2Error
 from .clusterconfig import ClusterConfig
 from .errors import MemberError
 from .reconfig import Reconfig
 
-__all__ = ["keep_membership"]
+__all__ = ["Leading", "keep_membership"]
 
 #: how often the leader looks (0.4 looked every second)
 LOOK_INTERVAL = 1.0
@@ -28,33 +30,46 @@ LOOK_INTERVAL = 1.0
 CAUGHT_UP_SLACK = 512
 
 
-async def keep_membership(replica: Replica, reconfig: Reconfig, log: Any,
-                          every: float = LOOK_INTERVAL) -> None:
+class Leading(Protocol):
+    """What the look reads of the replica."""
+
+    member_id: int
+
+    @property
+    def is_leader(self) -> bool: ...
+
+    def status(self) -> Status: ...
+
+
+async def keep_membership(replica: Leading, last_heard: Mapping[int, float], removed: trio.Event,
+                          reconfig: Reconfig, log: Logger, every: float = LOOK_INTERVAL) -> None:
+    """`last_heard`: when each peer was last heard from (stats.RaftStats), on trio's clock."""
     leading_since: float | None = None
     while True:
         await trio.sleep(every)
-        if not replica.is_leader or replica.removed.is_set():
+        if not replica.is_leader or removed.is_set():
             leading_since = None
             continue
         now = trio.current_time()
         if leading_since is None:
             leading_since = now
         try:
-            await _look(replica, reconfig, now, leading_since, log)
-        except (EtcdError, MemberError) as exc:
+            await _look(replica, last_heard, reconfig, now, leading_since, log)
+        except (V2Error, MemberError) as exc:
             log.info("membership.look_failed", error=str(exc))  # next look tries again
 
 
-async def _look(replica: Replica, reconfig: Reconfig, now: float, leading_since: float, log: Any) -> None:
+async def _look(replica: Leading, last_heard: Mapping[int, float], reconfig: Reconfig, now: float,
+                leading_since: float, log: Logger) -> None:
     config = reconfig.cluster_config()
-    silent = _silent_member(replica, now, leading_since, config)
+    silent = _silent_member(reconfig, replica.member_id, last_heard, now, leading_since, config)
     if silent is not None:
         log.info("membership.auto_remove", member=f"{silent:x}", remove_delay=config.remove_delay)
         await reconfig.remove_member(silent)
         return
     membership = reconfig.membership
     voters, learners = membership.voters, membership.learners
-    status = replica.core.status  # one view of every member's progress for this look
+    status = replica.status()  # one view of every member's progress for this look
     match = {peer: progress.match for peer, progress in status.progress.items()}
     if len(voters) < config.active_size and learners:
         ready = [i for i in learners if match.get(i, 0) + CAUGHT_UP_SLACK >= status.commit]
@@ -69,13 +84,14 @@ async def _look(replica: Replica, reconfig: Reconfig, now: float, leading_since:
         await reconfig.demote(target)
 
 
-def _silent_member(replica: Replica, now: float, leading_since: float, config: ClusterConfig) -> int | None:
+def _silent_member(reconfig: Reconfig, me: int, last_heard: Mapping[int, float], now: float,
+                   leading_since: float, config: ClusterConfig) -> int | None:
     """A member we have not heard from for removeDelay seconds (counted from when we became
     leader at the earliest: a new leader has not heard anyone yet)."""
-    for member_id in replica.machine.membership.ids:
-        if member_id == replica.member_id:
+    for member_id in reconfig.membership.ids:
+        if member_id == me:
             continue
-        heard = max(replica.last_heard.get(member_id, leading_since), leading_since)
+        heard = max(last_heard.get(member_id, leading_since), leading_since)
         if now - heard > config.remove_delay:
             return member_id
     return None

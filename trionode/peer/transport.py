@@ -1,9 +1,9 @@
 """PeerTransport: the node's peer edge, an inbound listener plus one sender task per peer.
 
     transport = PeerTransport(local_id, cluster_id, peers, bind_host, log,
-                              deliver, report_unreachable, report_snapshot,
-                              http_serve=http.serve)  # http/server.py HttpConnections
-    await nursery.start(transport.serve, listeners)   # inbound: binary peers and HTTP
+                              deliver, report_unreachable, report_snapshot)
+    await nursery.start(partial(transport.serve, http_serve=http.serve), listeners)
+                                                      # inbound: binary peers and HTTP
     await nursery.start(transport.run)                # outbound
     transport.send(ready.messages)                    # from the Ready loop; never blocks
     transport.set_peers(new_peers)                    # after a membership change is applied
@@ -41,8 +41,7 @@ class PeerTransport:
                  bind_host: str, log: Any, deliver: Callable[[Message], None],
                  report_unreachable: Callable[[int], None],
                  report_snapshot: Callable[[int, bool], None], *,
-                 limits: PeerLimits = PeerLimits(), rng: random.Random | None = None,
-                 http_serve: HttpServe | None = None) -> None:
+                 limits: PeerLimits = PeerLimits(), rng: random.Random | None = None) -> None:
         if local_id <= 0:
             raise ValueError("the local member id must be nonzero")
         self._check(local_id, peers)
@@ -58,8 +57,7 @@ class PeerTransport:
         self._leaving: dict[int, trio.CancelScope] = {}  # removed peer -> its leave_grace timer
         self._nursery: trio.Nursery | None = None  # run()'s, for senders added later
         self._inbound = Inbound(local_id, cluster_id, self._stats, limits, self._log, deliver,
-                                lambda: wire.PeerDecoder(local_id, cluster_id, limits.max_frame),
-                                http_serve)
+                                lambda: wire.PeerDecoder(local_id, cluster_id, limits.max_frame))
         for peer, address in peers.items():
             self._add(peer, address)
 
@@ -86,9 +84,11 @@ class PeerTransport:
         return {peer: sender.address for peer, sender in self._senders.items()
                 if peer not in self._leaving}
 
-    async def serve(self, listeners: list[trio.SocketListener], *,
+    async def serve(self, listeners: list[trio.SocketListener], *, http_serve: HttpServe | None = None,
                     task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED) -> None:
-        """Accept peer connections (and HTTP, when there is an http_serve) until cancelled."""
+        """Accept peer connections, and HTTP ones when there is an `http_serve` (the peer
+        port's HTTP app, http/server.py HttpConnections.serve), until cancelled."""
+        self._inbound.http = http_serve
         async with trio.open_nursery() as nursery:
             await nursery.start(trio.serve_listeners, self._inbound.handle, listeners)
             task_status.started(listeners)

@@ -15,7 +15,7 @@ from .roles import Role
 if TYPE_CHECKING:
     from .core import RaftCore
 
-__all__ = ["tick", "step", "append_proposals", "self_ack", "committed", "send_timeout_now",
+__all__ = ["tick", "step", "append_proposals", "self_ack", "committed", "send_timeout_now", "start_transfer",
            "handle_read_index", "confirm_reads"]
 
 
@@ -156,12 +156,17 @@ def _transfer(r: RaftCore, to: int) -> None:
         return
     if r.lead_transferee:
         r.logger.info("raft.transfer_aborted", to=f"{r.lead_transferee:x}", reason="replaced")
-    # Proposals stop (core.propose raises) and the transfer must finish within one
-    # election timeout, else tick() aborts it.
+    start_transfer(r, to, event="raft.transfer_started")
+
+
+def start_transfer(r: RaftCore, to: int, *, event: str) -> None:
+    """Hand leadership to voter `to` (thesis §3.10), asked for (TRANSFER_LEADER) or because
+    we no longer vote (membership.hand_over). Proposals stop (core.propose raises) and the
+    transfer must finish within one election timeout, else tick() aborts it. TIMEOUT_NOW
+    goes once `to` holds our whole log: now, or when its APP_RESP says so (step)."""
     r.election_elapsed = 0
     r.lead_transferee = to
-    r.logger.info("raft.transfer_started", to=f"{to:x}", match=r.prs[to].match,
-                  last=r.log.last_index())
+    r.logger.info(event, to=f"{to:x}", match=r.prs[to].match, last=r.log.last_index())
     if r.prs[to].match == r.log.last_index():
         send_timeout_now(r, to)
     else:

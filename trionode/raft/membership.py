@@ -93,11 +93,4 @@ def hand_over(r: RaftCore) -> None:
     if target is None:  # validate() and the edge rule it out; nobody to hand over to
         r.become_follower(r.term, 0)
         return
-    r.election_elapsed = 0
-    r.lead_transferee = target
-    r.logger.info("raft.hand_over", to=f"{target:x}", match=r.prs[target].match,
-                  last=r.log.last_index())
-    if r.prs[target].match == r.log.last_index():
-        leader.send_timeout_now(r, target)
-    else:
-        replication.send_append(r, target)
+    leader.start_transfer(r, target, event="raft.hand_over")

@@ -1,161 +1,137 @@
 """The Raft edge: the Ready loop that moves bytes and time between the core and the world.
 
-Inputs (peer messages, ticks, proposals, read requests) queue up and are stepped into the
-core between two Readys. Each turn then does one Ready in a fixed order (STYLE principle
-2, with etcd's two refinements, see _turn): the leader's appends and heartbeats leave at
-once; entries already committed are applied and their requests answered; the new entries
-and hard state are written in one write and fsynced once when must_sync (every proposal
-that arrived since the last turn shares it); only then go votes and responses, which
-promise what the disk now holds; then advance. Requests wait by id (payload.py), so a
-write accepted by a follower is answered when the follower applies it.
+Inputs (peer messages, ticks, proposals, read requests) queue up in the Inbox and are
+stepped into the core between two Readys. Each turn then does one Ready in a fixed order
+(STYLE principle 2, with etcd's two refinements, see _turn): the leader's appends and
+heartbeats leave at once; entries already committed are applied and their requests
+answered; the new entries and hard state are written in one write and fsynced once when
+must_sync (every proposal that arrived since the last turn shares it); only then go votes
+and responses, which promise what the disk now holds; then advance. Requests wait by id
+(requests.py), so a write accepted by a follower is answered when the follower applies it.
+
+What the replica needs of the rest of the node comes in at construction as the Protocols
+below (ports): where messages go, what applies entries, who counts traffic and who follows
+the membership. It owns the core, the durable log and the state machine, and is the only
+writer of each.
 """
 
 from __future__ import annotations
 
-import struct
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import trio
 
-from ..membership.members import Action
-from ..raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot
-from ..raft.messages import LOCAL_TYPES
+from ..membership import Membership
+from ..membership.members import Action, Change
+from ..raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot, SoftState, Status
 from ..storage import Storage
-from ..store import Event
+from ..store import Event, Store
 from ..store.commands import Command
-from ..v2.errors import EtcdError
-from .payload import RequestIds, pack
-from .statemachine import StateMachine
-from .stats import FollowerStats, RequestRate
+from ..telemetry.logger import Logger
+from ..v2 import ErrorCode, V2Error
+from .inbox import Batch, Inbox
+from .payload import pack
+from .requests import Requests, fail
+from .statemachine import Outcome
 
-__all__ = ["Replica"]
-
-_CTX = struct.Struct(">Q")
-#: the result of a request that waited longer than the request timeout
-_TIMED_OUT = EtcdError(300, "etcdserver: request timed out")
+__all__ = ["Applier", "MembershipSink", "Replica", "ReplicaSettings", "StatsSink", "Transport"]
 
 
-class _Waiter:
-    __slots__ = ("done", "result", "index", "deadline")
+class Transport(Protocol):
+    def send(self, messages: Iterable[Message]) -> None: ...
 
-    def __init__(self, deadline: float) -> None:
-        self.done = trio.Event()
-        self.result: list[Event] | Exception | None = None
-        self.index = 0  # read waiters: the read index, once known
-        self.deadline = deadline
+
+class Applier(Protocol):
+    """The replicated state machine (statemachine.StateMachine)."""
+
+    store: Store
+    membership: Membership
+
+    def apply(self, data: bytes) -> Outcome | None: ...
+
+    def take_changes(self) -> list[Change]: ...
+
+    def dump(self) -> bytes: ...
+
+    def load(self, data: bytes) -> None: ...
+
+
+class StatsSink(Protocol):
+    """Counts the traffic and role changes the loop sees (stats.RaftStats)."""
+
+    def sent(self, messages: Iterable[Message], now: float) -> None: ...
+
+    def role_changed(self, soft_state: SoftState, wall_ns: int) -> None: ...
+
+
+class MembershipSink(Protocol):
+    """Told after every applied membership change (membership.tracker.MembershipTracker)."""
+
+    def changed(self, membership: Membership, changes: Sequence[Change], index: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaSettings:
+    member_id: int
+    snapshot_count: int  # entries applied between two snapshots
+    request_timeout: float  # seconds a request waits for its entry or read index
+    id_start: int  # where this life's request ids start (payload.RequestIds)
 
 
 class Replica:
-    """Owns the core, the durable log and the state machine; the only writer of each."""
-
-    def __init__(self, core: RaftCore, storage: Storage, machine: StateMachine, *, member_id: int,
-                 applied: int, snapshot_index: int, snapshot_count: int, request_timeout: float,
-                 send: Callable[[Iterable[Message]], None], log: Any, id_start: int,
-                 on_membership: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, core: RaftCore, storage: Storage, machine: Applier, *, inbox: Inbox,
+                 transport: Transport, stats: StatsSink, members: MembershipSink, log: Logger,
+                 settings: ReplicaSettings, snapshot_index: int) -> None:
         self.core = core
-        self.machine = machine
-        self.member_id = member_id
-        self.applied = applied
+        self.member_id = settings.member_id
+        self.applied = self.snapshot_index = snapshot_index
         self.applied_term = 0
-        self.snapshot_index = snapshot_index
+        self._machine = machine
         self._storage = storage
-        self._snapshot_count = snapshot_count
-        self._timeout = request_timeout
-        self._send = send
+        self._inbox = inbox
+        self._transport = transport
+        self._stats = stats
+        self._members = members
         self._log = log
-        self._ids = RequestIds(member_id, id_start)
-        self._waiters: dict[int, _Waiter] = {}
-        self._reads: dict[bytes, _Waiter] = {}
-        self._pending_reads: list[_Waiter] = []  # index known, waiting for apply
-        self._work = trio.Event()
-        # Inputs wait here until the loop is between two Readys: the core is only ever
-        # stepped outside a Ready (step*, ready, persist/send/apply, advance, step*, ...).
-        self._inbox: list[Message] = []
-        self._proposals: list[tuple[bytes, _Waiter]] = []
-        self._read_requests: list[tuple[bytes, _Waiter]] = []
-        self._ticks = 0
+        self._snapshot_count = settings.snapshot_count
+        self._requests = Requests(settings.member_id, settings.id_start, settings.request_timeout)
+        self._snapshot_now = False  # a member was added: snapshot before stepping anything else
         self.role_changed = trio.Event()
-        # For /v2/stats: append counts, when the leader last changed, heartbeat round trips.
-        self.recv_append_count = 0
-        self.send_append_count = 0
-        self.leader_since_ns = time.time_ns()
-        self.followers: dict[int, FollowerStats] = {}
-        self.send_rate = RequestRate()
-        self.recv_rate = RequestRate()
-        self._heartbeat_sent: dict[int, float] = {}
-        # Membership: who to tell when it changes, when each peer was last heard from (for
-        # removeDelay), whether a member was added (snapshot before stepping anything else),
-        # and whether this member has been removed (the node stops).
-        self._on_membership = on_membership
-        self.last_heard: dict[int, float] = {}
-        self._snapshot_now = False
-        self.removed = trio.Event()
 
-    # --- what the edge feeds in
+    # --- what the node reads
 
-    def deliver(self, message: Message) -> None:
-        kind = message.type
-        if kind not in LOCAL_TYPES:  # UNREACHABLE and SNAP_STATUS say nothing from the peer
-            self.last_heard[message.frm] = trio.current_time()
-        if kind is MsgType.APP:
-            self.recv_append_count += 1
-            self.recv_rate.record(trio.current_time(), _size(message))
-        elif kind is MsgType.HEARTBEAT_RESP:
-            sent = self._heartbeat_sent.pop(message.frm, None)
-            if sent is not None:
-                self._follower(message.frm).succeeded((trio.current_time() - sent) * 1000)
-        self._inbox.append(message)
-        self._work.set()
+    @property
+    def store(self) -> Store:
+        return self._machine.store  # replaced when a snapshot is installed
 
-    def report_unreachable(self, peer: int) -> None:
-        self._follower(peer).failed()
-        self.deliver(Message(MsgType.UNREACHABLE, to=self.member_id, frm=peer))
-
-    def _follower(self, peer: int) -> FollowerStats:
-        stats = self.followers.get(peer)
-        if stats is None:
-            stats = self.followers[peer] = FollowerStats()
-        return stats
-
-    def _send_all(self, messages: tuple[Message, ...]) -> None:
-        now = trio.current_time()
-        for message in messages:
-            if message.type is MsgType.APP:
-                self.send_append_count += 1
-                self.send_rate.record(now, _size(message))
-            elif message.type is MsgType.HEARTBEAT:
-                self._heartbeat_sent.setdefault(message.to, now)
-        self._send(messages)
-
-    def report_snapshot(self, peer: int, ok: bool) -> None:
-        self.deliver(Message(MsgType.SNAP_STATUS, to=self.member_id, frm=peer, reject=not ok))
-
-    def tick(self) -> None:
-        self._ticks += 1
-        self._work.set()
-
-    def transfer_leadership(self, to: int) -> None:
-        self._inbox.append(Message(MsgType.TRANSFER_LEADER, to=self.member_id, frm=to))
-        self._work.set()
-
-    # --- what requests call
+    @property
+    def membership(self) -> Membership:
+        return self._machine.membership
 
     @property
     def is_leader(self) -> bool:
         return self.core.role is Role.LEADER
 
+    @property
+    def leader_id(self) -> int:
+        return self.core.lead
+
+    def status(self) -> Status:
+        return self.core.status
+
+    # --- what requests call
+
     async def propose(self, command: Command) -> list[Event]:
-        """Replicate `command`; its events once applied here, or its EtcdError."""
-        request_id = self._ids.next()
-        waiter = self._waiters[request_id] = _Waiter(trio.current_time() + self._timeout)
+        """Replicate `command`; its events once applied here, or its V2Error."""
+        request_id, waiter = self._requests.proposal(trio.current_time())
         try:
-            self._proposals.append((pack(request_id, command), waiter))
-            self._work.set()
-            await self._wait(waiter)
+            self._inbox.propose(pack(request_id, command), waiter)
+            await waiter.wait()
         finally:
-            del self._waiters[request_id]
+            self._requests.forget_proposal(request_id)
         result = waiter.result
         if isinstance(result, Exception):
             raise result
@@ -164,47 +140,28 @@ class Replica:
     async def read_barrier(self) -> None:
         """Wait until this member has applied everything committed when we asked (ReadIndex,
         Raft thesis §6.4): a read after this is linearizable."""
-        ctx = _CTX.pack(self._ids.next())
-        waiter = self._reads[ctx] = _Waiter(trio.current_time() + self._timeout)
+        ctx, waiter = self._requests.read(trio.current_time())
         try:
-            self._read_requests.append((ctx, waiter))
-            self._work.set()
-            await self._wait(waiter)
-            if isinstance(waiter.result, EtcdError):
+            self._inbox.read([(ctx, waiter)])
+            await waiter.wait()
+            if isinstance(waiter.result, V2Error):
                 raise waiter.result
         finally:
-            self._reads.pop(ctx, None)
-            if waiter in self._pending_reads:
-                self._pending_reads.remove(waiter)
-
-    @staticmethod
-    async def _wait(waiter: _Waiter) -> None:
-        # No cancel scope per request: expire_requests() fails the ones that waited too long.
-        await waiter.done.wait()
-        if waiter.result is _TIMED_OUT:
-            raise EtcdError(300, "etcdserver: request timed out")
+            self._requests.forget_read(ctx, waiter)
 
     async def expire_requests(self, *, every: float = 0.25) -> None:
-        """Fail requests whose entry or read index did not come within the request timeout
-        (no leader, a partition): one sweep for all of them instead of a timer each."""
+        """Fail requests that waited longer than the request timeout: one sweep for all."""
         while True:
             await trio.sleep(every)
-            now = trio.current_time()
-            for waiter in [*self._waiters.values(), *self._reads.values(), *self._pending_reads]:
-                if waiter.deadline <= now and not waiter.done.is_set():
-                    _fail(waiter, _TIMED_OUT)
+            self._requests.expire(trio.current_time())
 
     # --- the loop
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         while True:
-            await self._work.wait()
-            # Let every task that is ready to run (requests whose bytes arrived, peer
-            # readers) queue its input first: one Ready then carries all of it.
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            self._work = trio.Event()
-            self._feed()
+            await self._inbox.wait()
+            self._feed(self._inbox.take())
             while self.core.has_ready():
                 await self._turn(self.core.ready())
                 if self._snapshot_now:
@@ -212,32 +169,28 @@ class Replica:
                     # its empty log is behind our first index and it is sent the snapshot
                     # (with the membership in it) instead of entries from the start.
                     await self._snapshot()
-                self._feed()
+                self._feed(self._inbox.take())
             if self.applied - self.snapshot_index >= self._snapshot_count:
                 await self._snapshot()
 
-    def _feed(self) -> None:
+    def _feed(self, batch: Batch) -> None:
         """Step everything that arrived since the last Ready into the core."""
         core = self.core
-        for _ in range(self._ticks):
+        for _ in range(batch.ticks):
             core.tick()
-        self._ticks = 0
-        inbox, self._inbox = self._inbox, []
-        for message in inbox:
+        for message in batch.messages:
             core.step(message)
-        proposals, self._proposals = self._proposals, []
-        if proposals:
+        if batch.proposals:
             try:  # all at once: one append and one APP per follower for the whole batch
-                core.propose_all([data for data, _ in proposals])
+                core.propose_all([data for data, _ in batch.proposals])
             except ProposalDropped:
-                for _, waiter in proposals:
-                    _fail(waiter, EtcdError(300, "etcdserver: no leader"))
-        reads, self._read_requests = self._read_requests, []
-        for ctx, waiter in reads:
+                for _, waiter in batch.proposals:
+                    fail(waiter, V2Error(ErrorCode.RAFT_INTERNAL, "etcdserver: no leader"))
+        for ctx, waiter in batch.reads:
             try:
                 core.read_index(ctx)
             except ProposalDropped:
-                _fail(waiter, EtcdError(300, "etcdserver: no leader"))
+                fail(waiter, V2Error(ErrorCode.RAFT_INTERNAL, "etcdserver: no leader"))
 
     async def _turn(self, ready: Ready) -> None:
         """One Ready. Committed entries are durable on a quorum already, so they are
@@ -246,19 +199,23 @@ class Replica:
         persist = ready.snapshot is not None or ready.entries or ready.hard_state is not None
         early, late = _split(ready.messages) if persist else ((), ready.messages)
         if early:
-            self._send_all(early)
+            self._send(early)
         if ready.snapshot is None:
             self._apply_committed(ready)
         if persist:
             # Not cancellable once started: a shutdown waits for the fsync in flight.
             await trio.to_thread.run_sync(self._persist, ready)
         if late:
-            self._send_all(late)
+            self._send(late)
         if ready.snapshot is not None:
             self._install(ready.snapshot)
             self._apply_committed(ready)
         self._after(ready)
         self.core.advance(ready)
+
+    def _send(self, messages: Sequence[Message]) -> None:
+        self._stats.sent(messages, trio.current_time())
+        self._transport.send(messages)
 
     def _apply_committed(self, ready: Ready) -> None:
         for entry in ready.committed:
@@ -267,24 +224,17 @@ class Replica:
     def _after(self, ready: Ready) -> None:
         """Read states and role changes: what a Ready says besides the log."""
         for state in ready.read_states:
-            waiter = self._reads.pop(state.ctx, None)
-            if waiter is not None:
-                waiter.index = state.index
-                self._pending_reads.append(waiter)
-        self._release_reads()
-        if ready.soft_state is not None:
-            # A read index asked of the old leader may never be answered: ask the new
-            # one (reads are idempotent; a late second answer finds no waiter).
-            if ready.soft_state.leader:
-                self._read_requests.extend(self._reads.items())
-            if ready.soft_state.role is not Role.LEADER:
-                self.followers.clear()
-                self._heartbeat_sent.clear()
-            self.leader_since_ns = time.time_ns()
+            self._requests.read_index(state.ctx, state.index)
+        self._requests.release(self.applied)
+        soft = ready.soft_state
+        if soft is not None:
+            # A read index asked of the old leader may never be answered: ask the new one.
+            if soft.leader:
+                self._inbox.read(self._requests.unanswered_reads())
+            self._stats.role_changed(soft, time.time_ns())
             self.role_changed.set()
             self.role_changed = trio.Event()
-            self._log.info("raft.role", role=ready.soft_state.role.name, leader=f"{ready.soft_state.leader:x}",
-                           term=self.core.term)
+            self._log.info("raft.role", role=soft.role.name, leader=f"{soft.leader:x}", term=self.core.term)
 
     def _persist(self, ready: Ready) -> None:
         if ready.snapshot is not None:
@@ -295,48 +245,30 @@ class Replica:
             self._storage.sync()
 
     def _install(self, snapshot: Snapshot) -> None:
-        self.machine.load(snapshot.data)
+        self._machine.load(snapshot.data)
         self.applied = self.snapshot_index = snapshot.index
         self.applied_term = snapshot.term
         self._log.info("snapshot_installed", index=snapshot.index, term=snapshot.term)
-        self._sync_membership()
+        self._membership_changed((), snapshot.index)
 
-    def _sync_membership(self) -> None:
-        """Tell the core and the node who the members are now; note our own removal."""
-        membership = self.machine.membership
+    def _membership_changed(self, changes: Sequence[Change], index: int) -> None:
+        membership = self._machine.membership
         self.core.set_membership(membership.voters, membership.learners)
-        self._on_membership()
-        if self.member_id in membership.removed and not self.removed.is_set():
-            self._log.info("member_removed", member=f"{self.member_id:x}")
-            self.removed.set()
+        self._members.changed(membership, changes, index)
 
     def _apply(self, index: int, term: int, data: bytes) -> None:
-        machine = self.machine
-        outcome = machine.apply(data)
+        outcome = self._machine.apply(data)
         self.applied, self.applied_term = index, term
-        if machine.changes:
-            changes, machine.changes = machine.changes, []
-            for change in changes:
-                self._log.info("membership_changed", action=change.action.value,
-                               member=f"{change.member.id:x}", index=index)
-            self._snapshot_now = any(c.action is Action.ADD for c in changes) or self._snapshot_now
-            self._sync_membership()
+        changes = self._machine.take_changes()
+        if changes:
+            self._snapshot_now = self._snapshot_now or any(c.action is Action.ADD for c in changes)
+            self._membership_changed(changes, index)
         if outcome is not None:
-            waiter = self._waiters.get(outcome[0])
-            if waiter is not None:
-                waiter.result = outcome[1]
-                waiter.done.set()
-
-    def _release_reads(self) -> None:
-        ready = [w for w in self._pending_reads if w.index <= self.applied]
-        if ready:
-            self._pending_reads = [w for w in self._pending_reads if w.index > self.applied]
-            for waiter in ready:
-                waiter.done.set()
+            self._requests.resolve(*outcome)
 
     async def _snapshot(self) -> None:
         self._snapshot_now = False
-        snapshot = Snapshot(self.applied, self.applied_term, self.machine.dump())
+        snapshot = Snapshot(self.applied, self.applied_term, self._machine.dump())
         await trio.to_thread.run_sync(self._storage.save_snapshot, snapshot)
         self.core.compact(snapshot)
         self.snapshot_index = snapshot.index
@@ -358,25 +290,3 @@ def _split(messages: tuple[Message, ...]) -> tuple[list[Message], list[Message]]
     for message in messages:
         (early if message.type in _EARLY else late).append(message)
     return early, late
-
-
-def _size(message: Message) -> int:
-    """Bytes an append request carries, for the bandwidth rates (entry payloads + headers)."""
-    return 48 + sum(24 + len(entry.data) for entry in message.entries)
-
-
-def _fail(waiter: _Waiter, error: EtcdError) -> None:
-    waiter.result = error
-    waiter.done.set()
-
-
-async def tick_forever(replica: Replica, interval: float) -> None:
-    """The core's logical clock: one tick per heartbeat interval."""
-    deadline = trio.current_time()
-    while True:
-        deadline += interval
-        await trio.sleep_until(deadline)
-        if trio.current_time() - deadline > 5 * interval:
-            deadline = trio.current_time()  # we were starved; do not burst ticks to catch up
-        replica.tick()
-

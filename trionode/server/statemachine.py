@@ -23,7 +23,7 @@ from ..membership.errors import MemberError
 from ..membership.members import Action, Change, Member, Membership
 from ..store import Event, Store
 from ..store.commands import Command, Op
-from ..v2.errors import EtcdError
+from ..v2.errors import V2Error
 from .payload import unpack
 
 __all__ = ["Outcome", "StateMachine", "MACHINES_DIR"]
@@ -32,18 +32,17 @@ _LEN = struct.Struct(">I")
 MACHINES_DIR = "/_etcd/machines"
 
 #: what applying one entry gave: its request id and the store's events, or its error
-Outcome = tuple[int, list[Event] | EtcdError | MemberError]
+Outcome = tuple[int, list[Event] | V2Error | MemberError]
 
 
 class StateMachine:
-    __slots__ = ("store", "membership", "history_size", "changes")
+    __slots__ = ("store", "membership", "history_size", "_changes")
 
     def __init__(self, store: Store, membership: Membership, history_size: int) -> None:
         self.store = store
         self.membership = membership
         self.history_size = history_size
-        #: the membership changes applied since the edge last emptied this list
-        self.changes: list[Change] = []
+        self._changes: list[Change] = []  # applied since the last take_changes()
 
     def apply(self, data: bytes) -> Outcome | None:
         """Apply one entry's payload; None for a leader's empty no-op entry."""
@@ -62,7 +61,7 @@ class StateMachine:
                 return request_id, MemberError(
                     500, "membership: another membership change is still being applied; try again")
             return request_id, self.store.apply(command)
-        except (EtcdError, MemberError) as exc:
+        except (V2Error, MemberError) as exc:
             return request_id, exc
 
     def _publish(self, command: Command) -> None:
@@ -81,7 +80,7 @@ class StateMachine:
 
     def _change(self, command: Command) -> None:
         change = self.membership.change(command)
-        self.changes.append(change)
+        self._changes.append(change)
         if change.action is Action.REMOVE:
             self._forget(change.member)
         elif change.action is Action.UPDATE and change.member.name:
@@ -93,8 +92,13 @@ class StateMachine:
             return
         try:
             self.store.apply(Command(Op.DELETE, f"{MACHINES_DIR}/{member.name}"))
-        except EtcdError:
+        except V2Error:
             pass  # someone deleted it by hand; the member is gone all the same
+
+    def take_changes(self) -> list[Change]:
+        """The membership changes applied since the last call (the replica acts on them)."""
+        changes, self._changes = self._changes, []
+        return changes
 
     def dump(self) -> bytes:
         tree = self.store.dump()

@@ -1,19 +1,24 @@
-"""/v2/stats: per-follower round-trip latency and success/failure counts (leader), and the
-append request rates of /v2/stats/self.
+"""/v2/stats: what the Ready loop observes of Raft traffic (RaftStats), fed by the replica
+through its StatsSink: append counts and rates for /v2/stats/self, per-follower
+round-trip latency and success/failure counts for /v2/stats/leader, when the leader last
+changed, and when each peer was last heard from (the leader's removeDelay look).
 
-Measured on heartbeats, which the leader sends to every follower each heartbeat
-interval and which a follower answers at once: a clean probe of the round trip.
-Latencies are in milliseconds, printed like Go's encoding/json prints float64.
+Round trips are measured on heartbeats, which the leader sends to every follower each
+heartbeat interval and which a follower answers at once: a clean probe of the round trip.
+Latencies are in milliseconds, printed like Go's encoding/json prints float64. Pure: the
+caller passes the times in.
 """
 
 from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Iterable
 
 from ..gocompat.jsontext import go_float
+from ..raft import LOCAL_TYPES, Message, MsgType, Role, SoftState
 
-__all__ = ["FollowerStats", "RequestRate"]
+__all__ = ["FollowerStats", "RaftStats", "RequestRate"]
 
 
 class FollowerStats:
@@ -77,3 +82,70 @@ class RequestRate:
         if span <= 0:
             return 0.0, 0.0
         return len(self._times) / span, self._bytes / span
+
+
+class RaftStats:
+    """The replica's StatsSink: counts what crosses the Ready loop. Monotonic times
+    (`now`, seconds) for rates and round trips; wall-clock ns for when the leader changed."""
+
+    __slots__ = ("recv_append_count", "send_append_count", "leader_since_ns", "followers",
+                 "send_rate", "recv_rate", "last_heard", "_heartbeat_sent")
+
+    def __init__(self, wall_ns: int) -> None:
+        self.recv_append_count = 0
+        self.send_append_count = 0
+        self.leader_since_ns = wall_ns
+        self.followers: dict[int, FollowerStats] = {}
+        self.send_rate = RequestRate()
+        self.recv_rate = RequestRate()
+        #: when each peer was last heard from (monotonic seconds)
+        self.last_heard: dict[int, float] = {}
+        self._heartbeat_sent: dict[int, float] = {}
+
+    def received(self, message: Message, now: float) -> None:
+        kind = message.type
+        if kind not in LOCAL_TYPES:  # UNREACHABLE and SNAP_STATUS say nothing from the peer
+            self.last_heard[message.frm] = now
+        if kind is MsgType.APP:
+            self.recv_append_count += 1
+            self.recv_rate.record(now, _size(message))
+        elif kind is MsgType.HEARTBEAT_RESP:
+            sent = self._heartbeat_sent.pop(message.frm, None)
+            if sent is not None:
+                self._follower(message.frm).succeeded((now - sent) * 1000)
+
+    def sent(self, messages: Iterable[Message], now: float) -> None:
+        for message in messages:
+            if message.type is MsgType.APP:
+                self.send_append_count += 1
+                self.send_rate.record(now, _size(message))
+            elif message.type is MsgType.HEARTBEAT:
+                self._heartbeat_sent.setdefault(message.to, now)
+
+    def unreachable(self, peer: int) -> None:
+        self._follower(peer).failed()
+
+    def role_changed(self, soft_state: SoftState, wall_ns: int) -> None:
+        if soft_state.role is not Role.LEADER:
+            self.followers.clear()
+            self._heartbeat_sent.clear()
+        self.leader_since_ns = wall_ns
+
+    def append_rates(self, now: float) -> tuple[float, float, float, float]:
+        """(recvPkgRate, recvBandwidthRate, sendPkgRate, sendBandwidthRate); 0 = none."""
+        return (*self.recv_rate.rates(now), *self.send_rate.rates(now))
+
+    def follower_stats(self, peers: Iterable[int]) -> dict[int, FollowerStats]:
+        """Every peer's round trips, an empty record for one never measured."""
+        return {peer: self.followers.get(peer) or FollowerStats() for peer in peers}
+
+    def _follower(self, peer: int) -> FollowerStats:
+        stats = self.followers.get(peer)
+        if stats is None:
+            stats = self.followers[peer] = FollowerStats()
+        return stats
+
+
+def _size(message: Message) -> int:
+    """Bytes an append request carries, for the bandwidth rates (entry payloads + headers)."""
+    return 48 + sum(24 + len(entry.data) for entry in message.entries)

@@ -7,7 +7,7 @@ at offset i - oldest: a scan starts there in O(1).
 
 from __future__ import annotations
 
-from ..v2.errors import EtcdError
+from ..v2.errors import ErrorCode, V2Error
 from .event import Event
 
 __all__ = ["History"]
@@ -30,12 +30,14 @@ class History:
     @property
     def oldest(self) -> int:
         """Index of the oldest kept event; 0 when empty (as etcd's StartIndex)."""
+        # the _count slots from _head hold events; mypy sees only list[Event | None]
         return self._ring[self._head].index if self._count else 0  # type: ignore[union-attr]
 
     @property
     def newest(self) -> int:
         if not self._count:
             return 0
+        # a slot within the count: an event (see oldest)
         return self._ring[(self._head + self._count - 1) % self._size].index  # type: ignore[union-attr]
 
     def add(self, event: Event) -> None:
@@ -51,13 +53,13 @@ class History:
     def scan(self, key: str, recursive: bool, since: int, current: int) -> Event | None:
         """The first kept event at or after `since` that a watcher on `key` would see.
 
-        Raises EtcdError 401 when `since` is older than the history; None when it lies
+        Raises V2Error 401 when `since` is older than the history; None when it lies
         beyond the newest event (the watcher must wait). Unlike live delivery, the replay
         applies no hidden-key filter (v2-spec §2.5 quirk) and skips refreshes.
         """
         oldest = self.oldest
         if since < oldest:
-            raise EtcdError(401, f"the requested history has been cleared [{oldest}/{since}]", current)
+            raise V2Error(ErrorCode.EVENT_INDEX_CLEARED, f"the requested history has been cleared [{oldest}/{since}]", current)
         if since > self.newest:
             return None
         prefix = key if key.endswith("/") else key + "/"

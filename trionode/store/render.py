@@ -85,16 +85,15 @@ def node_json(node: Node, now_ns: int, *, listing: bool = False, recursive: bool
     if not kids:
         return head + _tail(node)
     out = [head, ',"nodes":[']
-    # frames: [dir, its visible children, position of the next child]
-    stack: list[list] = [[node, kids, 0]]
+    # frames: (dir, its visible children, position of the next child)
+    stack: list[tuple[Node, list[Node], int]] = [(node, kids, 0)]
     while stack:
-        frame = stack[-1]
-        parent, children, pos = frame
+        parent, children, pos = stack[-1]
         if pos == len(children):
             out.append("]" + _tail(parent))
             stack.pop()
             continue
-        frame[2] = pos + 1
+        stack[-1] = (parent, children, pos + 1)
         child = children[pos]
         if pos:
             out.append(",")
@@ -103,7 +102,7 @@ def node_json(node: Node, now_ns: int, *, listing: bool = False, recursive: bool
             grandkids = _visible(child, sorted_)
             if grandkids:
                 out.append(',"nodes":[')
-                stack.append([child, grandkids, 0])
+                stack.append((child, grandkids, 0))
                 continue
         out.append(_tail(child))
     return "".join(out)

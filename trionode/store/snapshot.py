@@ -13,6 +13,7 @@ stats are not part of it (they are local and reset, as in etcd).
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from .tree import Node, iter_nodes
 
@@ -45,8 +46,8 @@ def dump_tree(root: Node, index: int) -> bytes:
         if node.expiration is not None:
             append(_I64.pack(node.expiration))
         append(_pack_str(node.path[node.path.rfind("/") + 1 :]))
-        if is_dir:
-            append(_U32.pack(len(node.children)))  # type: ignore[arg-type]
+        if node.children is not None:
+            append(_U32.pack(len(node.children)))
         else:
             append(_pack_str(node.value))
     return b"".join(out)
@@ -59,7 +60,7 @@ class _Reader:
         self.buf = memoryview(data)
         self.pos = 0
 
-    def take(self, st: struct.Struct) -> tuple:
+    def take(self, st: struct.Struct) -> tuple[Any, ...]:
         values = st.unpack_from(self.buf, self.pos)
         self.pos += st.size
         return values
@@ -102,20 +103,20 @@ def load_tree(data: bytes) -> tuple[Node, int]:
         _, root, count = _record(reader, None)
         if root.children is None:
             raise SnapshotError("root is not a directory")
-        pending = [[root, count]]  # dirs still owed children
+        # dirs still owed children: (its path, its children, how many more)
+        pending = [(root.path, root.children, count)]
         while pending:
-            frame = pending[-1]
-            if frame[1] == 0:
-                pending.pop()
+            path, children, owed = pending.pop()
+            if owed == 0:
                 continue
-            frame[1] -= 1
-            parent = frame[0]
-            name, node, count = _record(reader, parent.path)
-            if name in parent.children:
+            pending.append((path, children, owed - 1))
+            name, node, count = _record(reader, path)
+            if name in children:
                 raise SnapshotError(f"duplicate node {node.path}")
-            parent.children[name] = node
+            children[name] = node
             if count:
-                pending.append([node, count])
+                assert node.children is not None  # _record gives only dirs a count
+                pending.append((node.path, node.children, count))
     except struct.error as exc:
         raise SnapshotError(f"truncated snapshot: {exc}") from None
     if reader.pos != len(data):

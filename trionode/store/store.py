@@ -20,7 +20,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from ..v2.errors import EtcdError
+from ..v2.errors import ErrorCode, V2Error
 from . import stats as st
 from .commands import Command, Op
 from .event import Event
@@ -82,7 +82,7 @@ class Store:
         counts = self._stats.counts
         try:
             _, node = self._lookup(key)
-        except EtcdError:
+        except V2Error:
             counts[st.GETS_FAIL] += 1
             raise
         counts[st.GETS_OK] += 1
@@ -132,11 +132,11 @@ class Store:
     # -- writing --------------------------------------------------------------
 
     def apply(self, cmd: Command) -> list[Event]:
-        """Apply one committed command; raises EtcdError (index = current index)."""
+        """Apply one committed command; raises V2Error (index = current index)."""
         counters = _COUNTERS.get(cmd.op)
         try:
             events = self._apply[cmd.op](cmd)
-        except EtcdError as exc:
+        except V2Error as exc:
             if counters is not None:
                 self._stats.counts[counters[1]] += 1
                 # etcd's create counts a path-through-a-file failure as a failed set too
@@ -152,7 +152,7 @@ class Store:
         old = None
         try:
             _, old = self._lookup(cmd.key)
-        except EtcdError as exc:
+        except V2Error as exc:
             if exc.code != 100 or cmd.refresh:
                 raise
         if cmd.refresh and old is not None:
@@ -179,7 +179,7 @@ class Store:
         if unique:
             key = ("" if key == "/" else key) + f"/{index:020d}"
         if key == "/":
-            raise EtcdError(107, "/", self._index)
+            raise V2Error(ErrorCode.ROOT_READ_ONLY, "/", self._index)
         if expiration is not None and expiration < MIN_EXPIRATION:
             expiration = None
         cut = key.rfind("/")
@@ -190,9 +190,9 @@ class Store:
         old = children.get(name)
         if old is not None:
             if not replace:
-                raise EtcdError(105, key, self._index)
+                raise V2Error(ErrorCode.NODE_EXIST, key, self._index)
             if old.children is not None:
-                raise EtcdError(102, key, self._index)
+                raise V2Error(ErrorCode.NOT_FILE, key, self._index)
         node = Node(key, "" if dir else value, {} if dir else None, index, index, expiration)
         children[name] = node
         if expiration is not None:
@@ -209,11 +209,11 @@ class Store:
         dir=true and no value blanks a file (GH518) only because the value is empty."""
         key = cmd.key
         if key == "/":
-            raise EtcdError(107, "/", self._index)
+            raise V2Error(ErrorCode.ROOT_READ_ONLY, "/", self._index)
         parent, node = self._lookup(key)
         is_dir = node.children is not None
         if is_dir and cmd.value:
-            raise EtcdError(102, key, self._index)
+            raise V2Error(ErrorCode.NOT_FILE, key, self._index)
         index = self._index + 1
         value = node.value if cmd.refresh else cmd.value
         if is_dir:
@@ -240,10 +240,10 @@ class Store:
     def _cas(self, cmd: Command) -> list[Event]:
         key = cmd.key
         if key == "/":
-            raise EtcdError(107, "/", self._index)
+            raise V2Error(ErrorCode.ROOT_READ_ONLY, "/", self._index)
         parent, node = self._lookup(key)
         if node.children is not None:
-            raise EtcdError(102, key, self._index)
+            raise V2Error(ErrorCode.NOT_FILE, key, self._index)
         self._compare(node, cmd)
         index = self._index + 1
         value = node.value if cmd.refresh else cmd.value
@@ -267,13 +267,13 @@ class Store:
         recursive when it has children."""
         key = cmd.key
         if key == "/":
-            raise EtcdError(107, "/", self._index)
+            raise V2Error(ErrorCode.ROOT_READ_ONLY, "/", self._index)
         parent, node = self._lookup(key)
         if node.children is not None:
             if not (cmd.dir or cmd.recursive):
-                raise EtcdError(102, key, self._index)
+                raise V2Error(ErrorCode.NOT_FILE, key, self._index)
             if node.children and not cmd.recursive:
-                raise EtcdError(108, key, self._index)
+                raise V2Error(ErrorCode.DIR_NOT_EMPTY, key, self._index)
         return [self._remove(parent, node, "delete")]
 
     def _cad(self, cmd: Command) -> list[Event]:
@@ -281,7 +281,7 @@ class Store:
         parent, node = self._lookup(key)
         if node.children is not None:
             # etcd quirk: no root check here, and the root's 102 carries no cause
-            raise EtcdError(102, "" if key == "/" else key, self._index)
+            raise V2Error(ErrorCode.NOT_FILE, "" if key == "/" else key, self._index)
         self._compare(node, cmd)
         return [self._remove(parent, node, "compareAndDelete")]
 
@@ -333,7 +333,7 @@ class Store:
             cause = f"[{cmd.prev_value} != {node.value}]"
         else:
             cause = f"[{cmd.prev_value} != {node.value}] [{cmd.prev_index} != {node.modified}]"
-        raise EtcdError(101, cause, self._index)
+        raise V2Error(ErrorCode.TEST_FAILED, cause, self._index)
 
     def _publish(self, event: Event, removed: Node | None = None) -> None:
         """Record in history, then wake watchers (refreshes are recorded only)."""
@@ -347,7 +347,9 @@ class Store:
 
     def _push(self, node: Node) -> None:
         heap = self._heap
-        heapq.heappush(heap, (node.expiration, node.path, next(self._seq), node))  # type: ignore[arg-type]
+        expiration = node.expiration
+        assert expiration is not None  # only nodes with a TTL are pushed
+        heapq.heappush(heap, (expiration, node.path, next(self._seq), node))
         if len(heap) > self._heap_limit:
             heap[:] = [entry for entry in heap if self._live(entry)]
             heapq.heapify(heap)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..v2.errors import EtcdError
+from ..v2.errors import ErrorCode, V2Error
 
 __all__ = ["Node", "MIN_EXPIRATION", "lookup", "ensure_dir", "descendant", "subtree_paths", "iter_nodes"]
 
@@ -74,9 +74,10 @@ def descendant(node: Node, path: str) -> Node | None:
         children = node.children
         if children is None:
             return None
-        node = children.get(name)  # type: ignore[assignment]
-        if node is None:
+        child = children.get(name)
+        if child is None:
             return None
+        node = child
     return node
 
 
@@ -100,11 +101,11 @@ def lookup(root: Node, key: str, index: int) -> tuple[Node | None, Node]:
     for name in key[1:].split("/"):
         children = node.children
         if children is None:
-            raise EtcdError(104, node.path, index)
+            raise V2Error(ErrorCode.NOT_DIR, node.path, index)
         child = children.get(name)
         if child is None:
             missing = "/" + name if node.path == "/" else node.path + "/" + name
-            raise EtcdError(100, missing, index)
+            raise V2Error(ErrorCode.KEY_NOT_FOUND, missing, index)
         parent, node = node, child
     return parent, node
 
@@ -120,17 +121,18 @@ def ensure_dir(root: Node, path: str, new_index: int, index: int) -> Node:
     for depth, name in enumerate(names):
         children = node.children
         if children is None:
-            raise EtcdError(104, node.path, index)
+            raise V2Error(ErrorCode.NOT_DIR, node.path, index)
         child = children.get(name)
         if child is None:
             # everything from here down is new, so nothing below can fail
             for new_name in names[depth:]:
                 new_path = "/" + new_name if node.path == "/" else node.path + "/" + new_name
-                child = Node(new_path, "", {}, new_index, new_index, None)
-                node.children[new_name] = child  # type: ignore[index]
-                node = child
+                kids: dict[str, Node] = {}
+                child = Node(new_path, "", kids, new_index, new_index, None)
+                children[new_name] = child
+                node, children = child, kids
             return node
         node = child
     if node.children is None:
-        raise EtcdError(104, node.path, index)
+        raise V2Error(ErrorCode.NOT_DIR, node.path, index)
     return node

@@ -110,6 +110,7 @@ class WatcherHub:
         by_path = self._by_path
         if not by_path:
             return
+        paths: list[str] | None
         if node.children is None:
             paths = [node.path] if node.path in by_path else []
         else:

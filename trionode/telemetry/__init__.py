@@ -1,7 +1,7 @@
-"""What a running node tells its operator: the structured log set up once (log). The
-Logger Protocol (logger) is all the pure cores see of it. Imports structlog, nothing of
-trionode."""
+"""What a running node tells its operator: the structured log, set up once (log,
+structlog). The Logger Protocol (logger) is all the pure cores see of it, so importing
+this package imports no structlog; the node imports telemetry.log itself."""
 
-from .log import configure_logging
+from .logger import Logger
 
-__all__ = ["configure_logging"]
+__all__ = ["Logger"]
