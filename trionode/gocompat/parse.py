@@ -68,6 +68,7 @@ def parse_duration(text: str) -> float:
     total = 0.0
     while rest:
         match = _TERM.match(rest)
+        assert match is not None  # both groups of _TERM may be empty: it matches any text
         number, unit = match.group(1), match.group(2)
         if number in ("", "."):
             raise GoSyntaxError(f'time: invalid duration "{text}"')
