@@ -76,7 +76,7 @@ class Client(MembersMixin):
 
     # ---------------------------------------------------------------- failover
 
-    async def _do(self, action: rq.Action) -> Reply:
+    async def _do(self, action: rq.Operation) -> Reply:
         eps, pinned = self._endpoints, self._pinned
         errors: list[str] = []
         for i in range(pinned, pinned + len(eps)):
@@ -119,7 +119,7 @@ class Client(MembersMixin):
 
     # ---------------------------------------------------------------- keys API
 
-    async def _keys(self, action: rq.Action) -> Response:
+    async def _keys(self, action: rq.Operation) -> Response:
         reply = await self._do(action)
         return parse_keys_reply(reply.status, reply.headers, reply.body)
 

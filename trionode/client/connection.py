@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import h11
 import trio
 
-__all__ = ["Connection", "Head", "TransportError", "dial", "go_errno_text"]
+__all__ = ["Connection", "ReplyHead", "TransportError", "dial", "go_errno_text"]
 
 MAX_BODY = 256 * 1024 * 1024        # a recursive GET of a big tree, never unbounded
 MAX_HEAD = 64 * 1024
@@ -38,7 +38,7 @@ class TransportError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Head:
+class ReplyHead:
     status: int
     reason: str
     headers: dict[str, str]          # lower-case name -> first value (Go's Header.Get)
@@ -151,7 +151,7 @@ class Connection:
             await self._write(h11.Data(data=body))
         await self._write(h11.EndOfMessage())
 
-    async def read_head(self) -> Head:
+    async def read_head(self) -> ReplyHead:
         """The response line and headers (1xx interim responses are skipped)."""
         while True:
             event = await self._next_event()
@@ -160,7 +160,7 @@ class Connection:
                 headers: dict[str, str] = {}
                 for name, value in event.headers:
                     headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
-                return Head(event.status_code, event.reason.decode("latin-1"), headers)
+                return ReplyHead(event.status_code, event.reason.decode("latin-1"), headers)
             if isinstance(event, h11.ConnectionClosed):
                 raise TransportError("EOF", before_reply=True)
 

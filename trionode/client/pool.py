@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import trio
 
-from .connection import Connection, Head, TransportError, dial
-from .requests import Action, Endpoint
+from .connection import Connection, ReplyHead, TransportError, dial
+from .requests import Endpoint, Operation
 
 __all__ = ["Pool", "Reply"]
 
@@ -61,7 +61,7 @@ class Pool:
         conn.next_cycle()
         idle.append(conn)
 
-    async def exchange(self, endpoint: Endpoint, action: Action,
+    async def exchange(self, endpoint: Endpoint, action: Operation,
                        timeout: float | None) -> Reply:
         """Send `action` to `endpoint` and read the whole reply (TransportError on failure).
 
@@ -78,7 +78,7 @@ class Pool:
                     raise
         return await self._run(None, endpoint, action, timeout)
 
-    async def _run(self, conn: Connection | None, endpoint: Endpoint, action: Action,
+    async def _run(self, conn: Connection | None, endpoint: Endpoint, action: Operation,
                    timeout: float | None) -> Reply:
         now = trio.current_time()
         dial_deadline = math.inf if timeout is None else now + timeout
@@ -89,7 +89,7 @@ class Pool:
                     conn = await self._dial(endpoint, dial_deadline)
                 await conn.send(action.method, action.target(endpoint), endpoint.netloc,
                                 action.body, action.content_type)
-                head: Head = await conn.read_head()
+                head: ReplyHead = await conn.read_head()
             if head_scope.cancelled_caught:
                 raise TransportError(f"client: endpoint {endpoint.url} exceeded header timeout")
             body = await conn.read_body()

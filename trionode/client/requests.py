@@ -22,7 +22,7 @@ from ..gocompat.jsontext import quote
 from ..gocompat.url import clean_keep_slash, clean_path, escape_path
 
 __all__ = [
-    "Endpoint", "Action", "parse_endpoint", "encode_values", "peer_urls",
+    "Endpoint", "Operation", "parse_endpoint", "encode_values", "peer_urls",
     "keys_get", "keys_wait", "keys_set", "keys_create_in_order", "keys_delete",
     "members_list", "members_leader", "members_add", "members_remove", "members_update",
     "version", "health",
@@ -79,7 +79,7 @@ def _bool(flag: bool) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
+class Operation:
     """One operation, independent of the endpoint it will be sent to."""
     method: str
     path: str                       # unescaped, relative to the endpoint's own path
@@ -111,22 +111,22 @@ def _keys_path(key: str) -> str:
 
 
 def keys_get(key: str, *, recursive: bool = False, sorted: bool = False,
-             quorum: bool = False) -> Action:
+             quorum: bool = False) -> Operation:
     query = encode_values({"recursive": _bool(recursive), "sorted": _bool(sorted),
                            "quorum": _bool(quorum)})
-    return Action("GET", _keys_path(key), query)
+    return Operation("GET", _keys_path(key), query)
 
 
-def keys_wait(key: str, *, recursive: bool = False, wait_index: int = 0) -> Action:
+def keys_wait(key: str, *, recursive: bool = False, wait_index: int = 0) -> Operation:
     query = encode_values({"wait": "true", "waitIndex": str(wait_index),
                            "recursive": _bool(recursive)})
-    return Action("GET", _keys_path(key), query, wait=True)
+    return Operation("GET", _keys_path(key), query, wait=True)
 
 
 def keys_set(key: str, value: str = "", *, ttl: int | None = None,
              prev_value: str | None = None, prev_index: int = 0,
              prev_exist: bool | None = None, dir: bool = False, refresh: bool = False,
-             no_value_on_success: bool = False) -> Action:
+             no_value_on_success: bool = False) -> Operation:
     params: dict[str, str] = {}
     form: dict[str, str] = {}
     if dir:
@@ -145,20 +145,20 @@ def keys_set(key: str, value: str = "", *, ttl: int | None = None,
         form["refresh"] = "true"
     if no_value_on_success:
         params["noValueOnSuccess"] = "true"
-    return Action("PUT", _keys_path(key), encode_values(params),
+    return Operation("PUT", _keys_path(key), encode_values(params),
                   encode_values(form).encode("ascii"), FORM,
                   one_shot=prev_exist is False)
 
 
-def keys_create_in_order(dir_key: str, value: str = "", *, ttl: int | None = None) -> Action:
+def keys_create_in_order(dir_key: str, value: str = "", *, ttl: int | None = None) -> Operation:
     form = {"value": value}
     if ttl is not None and ttl > 0:
         form["ttl"] = str(ttl)
-    return Action("POST", _keys_path(dir_key), "", encode_values(form).encode("ascii"), FORM)
+    return Operation("POST", _keys_path(dir_key), "", encode_values(form).encode("ascii"), FORM)
 
 
 def keys_delete(key: str, *, recursive: bool = False, dir: bool = False,
-                prev_value: str | None = None, prev_index: int = 0) -> Action:
+                prev_value: str | None = None, prev_index: int = 0) -> Operation:
     params: dict[str, str] = {}
     if prev_value:
         params["prevValue"] = prev_value
@@ -169,7 +169,7 @@ def keys_delete(key: str, *, recursive: bool = False, dir: bool = False,
     if recursive:
         params["recursive"] = "true"
     # the Go client labels the (absent) body as a form too
-    return Action("DELETE", _keys_path(key), encode_values(params), None, FORM,
+    return Operation("DELETE", _keys_path(key), encode_values(params), None, FORM,
                   one_shot=True)
 
 
@@ -200,34 +200,34 @@ def peer_urls(urls: list[str] | tuple[str, ...]) -> list[str]:
     return sorted(out)
 
 
-def members_list() -> Action:
-    return Action("GET", "/v2/members", keep_slash=False)
+def members_list() -> Operation:
+    return Operation("GET", "/v2/members", keep_slash=False)
 
 
-def members_leader() -> Action:
-    return Action("GET", "/v2/members/leader", keep_slash=False)
+def members_leader() -> Operation:
+    return Operation("GET", "/v2/members/leader", keep_slash=False)
 
 
-def members_add(peer_url: str) -> Action:
+def members_add(peer_url: str) -> Operation:
     body = _peer_urls_body(peer_urls([peer_url]))
-    return Action("POST", "/v2/members", "", body, JSON, keep_slash=False)
+    return Operation("POST", "/v2/members", "", body, JSON, keep_slash=False)
 
 
-def members_remove(member_id: str) -> Action:
-    return Action("DELETE", "/v2/members/" + member_id, keep_slash=False)
+def members_remove(member_id: str) -> Operation:
+    return Operation("DELETE", "/v2/members/" + member_id, keep_slash=False)
 
 
-def members_update(member_id: str, urls: list[str] | tuple[str, ...]) -> Action:
+def members_update(member_id: str, urls: list[str] | tuple[str, ...]) -> Operation:
     body = _peer_urls_body(peer_urls(urls))
-    return Action("PUT", "/v2/members/" + member_id, "", body, JSON, keep_slash=False)
+    return Operation("PUT", "/v2/members/" + member_id, "", body, JSON, keep_slash=False)
 
 
-def version() -> Action:
+def version() -> Operation:
     # client.go GetVersion reuses the keys getAction with prefix /version, so the Go
     # client sends the three GET flags here too
-    return Action("GET", "/version", encode_values(
+    return Operation("GET", "/version", encode_values(
         {"recursive": "false", "sorted": "false", "quorum": "false"}))
 
 
-def health() -> Action:
-    return Action("GET", "/health", keep_slash=False)
+def health() -> Operation:
+    return Operation("GET", "/health", keep_slash=False)

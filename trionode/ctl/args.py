@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..gocompat.parse import GoSyntaxError, endpoint_url, parse_bool, parse_duration, parse_int, quote
 
 __all__ = [
-    "Flag", "Parsed", "UsageError", "HelpRequested", "GlobalOptions",
+    "CtlFlag", "Parsed", "UsageError", "HelpRequested", "GlobalOptions",
     "GLOBAL_FLAGS", "COMMAND_FLAGS", "MEMBER_COMMANDS", "DEFAULT_ENDPOINTS",
     "reorder", "parse_flags", "parse_command_flags", "global_options", "endpoints_from",
 ]
@@ -41,7 +41,7 @@ class HelpRequested(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Flag:
+class CtlFlag:
     names: tuple[str, ...]          # names[0] is the key of the parsed value
     kind: str                       # "bool", "int", "string" or "duration"
     default: object = None
@@ -57,61 +57,61 @@ class Parsed:
     args: tuple[str, ...]           # what is left after the flags
 
 
-_HELP = Flag(("help", "h"), "bool", False)
+_HELP = CtlFlag(("help", "h"), "bool", False)
 
 GLOBAL_FLAGS = (
-    Flag(("debug",), "bool", False),
-    Flag(("no-sync",), "bool", False),
-    Flag(("output", "o"), "string", "simple"),
-    Flag(("discovery-srv", "D"), "string", ""),
-    Flag(("insecure-discovery",), "bool", False),
-    Flag(("peers", "C"), "string", ""),
-    Flag(("endpoint",), "string", ""),
-    Flag(("endpoints",), "string", ""),
-    Flag(("cert-file",), "string", ""),
-    Flag(("key-file",), "string", ""),
-    Flag(("ca-file",), "string", ""),
-    Flag(("username", "u"), "string", ""),
-    Flag(("timeout",), "duration", 2.0),
-    Flag(("total-timeout",), "duration", 5.0),
+    CtlFlag(("debug",), "bool", False),
+    CtlFlag(("no-sync",), "bool", False),
+    CtlFlag(("output", "o"), "string", "simple"),
+    CtlFlag(("discovery-srv", "D"), "string", ""),
+    CtlFlag(("insecure-discovery",), "bool", False),
+    CtlFlag(("peers", "C"), "string", ""),
+    CtlFlag(("endpoint",), "string", ""),
+    CtlFlag(("endpoints",), "string", ""),
+    CtlFlag(("cert-file",), "string", ""),
+    CtlFlag(("key-file",), "string", ""),
+    CtlFlag(("ca-file",), "string", ""),
+    CtlFlag(("username", "u"), "string", ""),
+    CtlFlag(("timeout",), "duration", 2.0),
+    CtlFlag(("total-timeout",), "duration", 5.0),
     _HELP,
-    Flag(("version", "v"), "bool", False),
+    CtlFlag(("version", "v"), "bool", False),
 )
 
-_TTL = Flag(("ttl",), "int", 0)
-_RECURSIVE = Flag(("recursive", "r"), "bool", False)
-_AFTER = Flag(("after-index",), "int", 0)
-_SORT = Flag(("sort",), "bool", False)
-_QUORUM = Flag(("quorum", "q"), "bool", False)
+_TTL = CtlFlag(("ttl",), "int", 0)
+_RECURSIVE = CtlFlag(("recursive", "r"), "bool", False)
+_AFTER = CtlFlag(("after-index",), "int", 0)
+_SORT = CtlFlag(("sort",), "bool", False)
+_QUORUM = CtlFlag(("quorum", "q"), "bool", False)
 
-COMMAND_FLAGS: Mapping[str, tuple[Flag, ...]] = {
-    "cluster-health": (Flag(("forever", "f"), "bool", False),),
-    "mk": (Flag(("in-order",), "bool", False), _TTL),
+COMMAND_FLAGS: Mapping[str, tuple[CtlFlag, ...]] = {
+    "cluster-health": (CtlFlag(("forever", "f"), "bool", False),),
+    "mk": (CtlFlag(("in-order",), "bool", False), _TTL),
     "mkdir": (_TTL,),
-    "rm": (Flag(("dir",), "bool", False), _RECURSIVE, Flag(("with-value",), "string", ""),
-           Flag(("with-index",), "int", 0)),
+    "rm": (CtlFlag(("dir",), "bool", False), _RECURSIVE, CtlFlag(("with-value",), "string", ""),
+           CtlFlag(("with-index",), "int", 0)),
     "rmdir": (),
     "get": (_SORT, _QUORUM),
-    "ls": (_SORT, _RECURSIVE, Flag(("p",), "bool", False), _QUORUM),
-    "set": (_TTL, Flag(("swap-with-value",), "string", ""),
-            Flag(("swap-with-index",), "int", 0)),
+    "ls": (_SORT, _RECURSIVE, CtlFlag(("p",), "bool", False), _QUORUM),
+    "set": (_TTL, CtlFlag(("swap-with-value",), "string", ""),
+            CtlFlag(("swap-with-index",), "int", 0)),
     "setdir": (_TTL,),
     "update": (_TTL,),
     "updatedir": (_TTL,),
-    "watch": (Flag(("forever", "f"), "bool", False), _AFTER, _RECURSIVE),
+    "watch": (CtlFlag(("forever", "f"), "bool", False), _AFTER, _RECURSIVE),
     "exec-watch": (_AFTER, _RECURSIVE),
 }
 MEMBER_COMMANDS = ("list", "add", "remove", "update")
 
 
-def _find(flags: Sequence[Flag], name: str) -> Flag | None:
+def _find(flags: Sequence[CtlFlag], name: str) -> CtlFlag | None:
     for flag in flags:
         if name in flag.names:
             return flag
     return None
 
 
-def _names_flag(flags: Sequence[Flag], arg: str) -> bool:
+def _names_flag(flags: Sequence[CtlFlag], arg: str) -> bool:
     """urfave's argIsFlag: `-x`, `--x` or `--x=v` where x is one of the flags' names."""
     if arg == "-" or not arg.startswith("-"):
         return False
@@ -119,7 +119,7 @@ def _names_flag(flags: Sequence[Flag], arg: str) -> bool:
     return _find(flags, name.split("=", 1)[0]) is not None
 
 
-def reorder(flags: Sequence[Flag], args: Sequence[str]) -> list[str]:
+def reorder(flags: Sequence[CtlFlag], args: Sequence[str]) -> list[str]:
     """urfave/cli v1.22 reorderArgs (see the module docstring)."""
     moved: list[str] = []
     rest: list[str] = []
@@ -139,7 +139,7 @@ def reorder(flags: Sequence[Flag], args: Sequence[str]) -> list[str]:
     return moved + rest
 
 
-def _convert(flag: Flag, option: str, text: str) -> object:
+def _convert(flag: CtlFlag, option: str, text: str) -> object:
     try:
         if flag.kind == "bool":
             return parse_bool(text)
@@ -153,7 +153,7 @@ def _convert(flag: Flag, option: str, text: str) -> object:
         raise UsageError(f"invalid {what} {quote(text)} for flag {option}: {exc}") from None
 
 
-def parse_flags(flags: Sequence[Flag], args: Sequence[str]) -> Parsed:
+def parse_flags(flags: Sequence[CtlFlag], args: Sequence[str]) -> Parsed:
     """Go's flag.FlagSet.Parse over `flags` plus -h/--help; UsageError on a bad flag."""
     known = (*flags, _HELP) if _find(flags, "help") is None else tuple(flags)
     values: dict[str, object] = {f.name: f.default for f in known}
@@ -188,7 +188,7 @@ def parse_flags(flags: Sequence[Flag], args: Sequence[str]) -> Parsed:
     return Parsed(values, tuple(todo))
 
 
-def parse_command_flags(command: str, flags: Sequence[Flag], args: Sequence[str]) -> Parsed:
+def parse_command_flags(command: str, flags: Sequence[CtlFlag], args: Sequence[str]) -> Parsed:
     """A command's own flags: urfave's reorder, then Go's parser; errors name the command."""
     known = (*flags, _HELP)
     try:

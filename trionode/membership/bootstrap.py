@@ -16,6 +16,7 @@ from ..config.flags import Config
 from ..gocompat.url import clean_path
 from ..storage import member_id_for
 from ..storage.files import ensure_dir, write_atomic
+from ..telemetry.logger import Logger
 from .discovery import discover
 from .join import fetch_cluster, self_join
 from .members import Member
@@ -52,7 +53,7 @@ def recorded(record: dict | None, config: Config) -> Bootstrap:
     return Bootstrap(members, bool(record["joined"]))
 
 
-async def plan(config: Config, log: Any) -> Bootstrap:
+async def plan(config: Config, log: Logger) -> Bootstrap:
     """The membership a brand-new member starts with."""
     token = cluster_token(config)
     own = [str(u) for u in config.initial_advertise_peer_urls]

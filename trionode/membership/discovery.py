@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import trio
@@ -39,10 +38,11 @@ from ..client import (
     NodeExists,
 )
 from ..client.pool import Reply
-from ..client.requests import Action
+from ..client.requests import Operation
 from ..config.errors import ConfigError
 from ..config.values import Url
 from ..gocompat.url import clean_path
+from ..telemetry.logger import Logger
 
 __all__ = ["DiscoveryError", "discover", "registration"]
 
@@ -78,7 +78,7 @@ class _RootKeysClient(Client):
     """The keys API at the server's root instead of under /v2/keys: every keys request
     built by the client gets its "/v2/keys" prefix taken off again before it is sent."""
 
-    async def _do(self, action: Action) -> Reply:
+    async def _do(self, action: Operation) -> Reply:
         return await super()._do(
             dataclasses.replace(action, path=action.path.removeprefix("/v2/keys")))
 
@@ -88,7 +88,7 @@ def registration(name: str, peer_urls: Sequence[str]) -> str:
     return ",".join(sorted(f"{name}={url}" for url in peer_urls))
 
 
-async def discover(url: str, name: str, peer_urls: Sequence[str], log: Any, *,
+async def discover(url: str, name: str, peer_urls: Sequence[str], log: Logger, *,
                    member_id: int, retries: int = RETRIES, backoff_s: float = BACKOFF_S,
                    resuming: bool = False) -> tuple[tuple[str, str], ...]:
     """Register at `url` and wait for the cluster; -> the initial cluster as (name, peer
@@ -115,7 +115,7 @@ class _Session:
     client: Client
     token: str  # the directory's key: the URL's path, cleaned
     member_id: int
-    log: Any
+    log: Logger
     retries: int
     backoff_s: float
     resuming: bool

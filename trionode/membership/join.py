@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import trio
@@ -25,6 +24,7 @@ import trio
 from ..client import Client, ClientError
 from ..client.connection import Connection, TransportError, dial
 from ..config.errors import ConfigError
+from ..telemetry.logger import Logger
 from .members import Member
 
 __all__ = ["Joined", "JoinError", "fetch_cluster", "self_join", "removed_by_peers"]
@@ -44,7 +44,7 @@ class Joined:
     members: tuple[Member, ...]
 
 
-async def fetch_cluster(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Any) -> Joined:
+async def fetch_cluster(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Logger) -> Joined:
     """The cluster as the first peer that answers lists it; we must be in it, unstarted."""
     url, cluster_id, members = await _first_answer(peer_urls, log)
     me = _find(members, own_peer_urls)
@@ -55,7 +55,7 @@ async def fetch_cluster(peer_urls: Sequence[str], own_peer_urls: Sequence[str], 
     return Joined(me.id, cluster_id, tuple(members))
 
 
-async def self_join(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Any) -> Joined:
+async def self_join(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Logger) -> Joined:
     """0.4's -peers: add ourselves unless already added, then join."""
     url, cluster_id, members = await _first_answer(peer_urls, log)
     me = _find(members, own_peer_urls)
@@ -82,7 +82,7 @@ def _find(members: Sequence[Member], own_peer_urls: Sequence[str]) -> Member | N
     return me
 
 
-async def _first_answer(peer_urls: Sequence[str], log: Any) -> tuple[str, int, list[Member]]:
+async def _first_answer(peer_urls: Sequence[str], log: Logger) -> tuple[str, int, list[Member]]:
     """Ask each peer URL in turn for the member list; the first good answer wins."""
     reasons = []
     for url in peer_urls:
@@ -95,7 +95,7 @@ async def _first_answer(peer_urls: Sequence[str], log: Any) -> tuple[str, int, l
     raise JoinError("could not get the member list from any peer: " + "; ".join(reasons))
 
 
-async def removed_by_peers(peer_urls: Sequence[str], member_id: int, cluster_id: int, log: Any) -> bool:
+async def removed_by_peers(peer_urls: Sequence[str], member_id: int, cluster_id: int, log: Logger) -> bool:
     """Whether a peer of our cluster says we were removed (410). Peers that do not know of
     us yet (404), or do not answer, prove nothing: only a removal applied by one does."""
     for url in peer_urls:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..telemetry.logger import Logger
+
 __all__ = ["RateLimitedLog"]
 
 
 class RateLimitedLog:
     __slots__ = ("_log", "_clock", "_interval", "_last", "_suppressed")
 
-    def __init__(self, log: Any, clock: Callable[[], float], interval: float) -> None:
+    def __init__(self, log: Logger, clock: Callable[[], float], interval: float) -> None:
         self._log = log
         self._clock = clock
         self._interval = interval

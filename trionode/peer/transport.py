@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import trio
 
 from .. import wire
 from ..raft.messages import Message
+from ..telemetry.logger import Logger
 from .limits import PeerLimits
 from .ratelog import RateLimitedLog
 from .receiver import HttpServe, Inbound
@@ -38,7 +38,7 @@ Address = tuple[str, int]
 
 class PeerTransport:
     def __init__(self, local_id: int, cluster_id: int, peers: dict[int, Address],
-                 bind_host: str, log: Any, deliver: Callable[[Message], None],
+                 bind_host: str, log: Logger, deliver: Callable[[Message], None],
                  report_unreachable: Callable[[int], None],
                  report_snapshot: Callable[[int, bool], None], *,
                  limits: PeerLimits = PeerLimits(), rng: random.Random | None = None) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
+from ..telemetry.logger import Logger
 from . import election, follower, leader, membership, replication
 from .errors import ProposalDropped
 from .log import RaftLog
@@ -24,10 +25,13 @@ from .readonly import ReadOnly
 from .ready import ReadState, Ready, SoftState, Status
 from .roles import LEGAL_MOVES, Role
 
-if TYPE_CHECKING:
-    import random  # the type only: the core never draws from the global generator
+__all__ = ["RaftConfig", "RaftCore", "Rng"]
 
-__all__ = ["RaftConfig", "RaftCore"]
+
+class Rng(Protocol):
+    """The core's only source of randomness: a seeded random.Random, never the global one."""
+
+    def randrange(self, stop: int) -> int: ...
 
 
 def _never(data: bytes) -> bool:
@@ -53,8 +57,8 @@ class RaftConfig:
     pre_vote: bool = True  # thesis §9.6
     check_quorum: bool = True  # leader steps down without a live quorum; leader lease for votes
     learners: tuple[int, ...] = ()
-    rng: random.Random = field(kw_only=True)  # the only source of randomness (seeded)
-    logger: Any = field(default=None, kw_only=True)  # structlog-like: .info(event, **kv), .debug
+    rng: Rng = field(kw_only=True)  # the only source of randomness (seeded)
+    logger: Logger | None = field(default=None, kw_only=True)  # None: decisions are not logged
     is_conf_change: Callable[[bytes], bool] = field(default=_never, kw_only=True)
     refuse_conf_change: Callable[[bytes], bytes] = field(default=lambda data: b"", kw_only=True)
 

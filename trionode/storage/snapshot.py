@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
+from ..telemetry.logger import Logger
 from .errors import WalCorruptError
 from .files import ensure_dir, fsync_dir, write_atomic
 from .records import HEADER_SIZE, SNAPSHOT_META_SIZE, RecordError, Snapshot, decode_snapshot, snapshot_prefix
@@ -27,7 +27,7 @@ def snapshot_name(term: int, index: int) -> str:
 
 
 class SnapshotDir:
-    def __init__(self, directory: Path, log: Any) -> None:
+    def __init__(self, directory: Path, log: Logger) -> None:
         self._dir = directory
         self._log = log
         ensure_dir(directory)

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ..telemetry.logger import Logger
 from .errors import WalCorruptError
 from .records import Entry, HardState, Snapshot
 from .snapshot import SnapshotDir
@@ -43,7 +43,7 @@ class Storage:
         self._snapshots = snapshots
 
     @classmethod
-    def open(cls, data_dir: Path, log: Any, *, segment_bytes: int = SEGMENT_BYTES) -> tuple[Storage, Recovered]:
+    def open(cls, data_dir: Path, log: Logger, *, segment_bytes: int = SEGMENT_BYTES) -> tuple[Storage, Recovered]:
         """Recover the state under <data_dir>/member/ and open the log for appends."""
         member = data_dir / "member"
         snapshots = SnapshotDir(member / "snap", log)

@@ -43,8 +43,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ..telemetry.logger import Logger
 from .errors import WalCorruptError
 from .files import datasync, ensure_dir, fsync_dir, write_all
 from .records import Entry, HardState, encode_batch, encode_hard_state, scan
@@ -110,7 +110,7 @@ class Wal:
         self.hard_state = replay.hard_state
 
     @classmethod
-    def open(cls, directory: Path, log: Any, snap_index: int, *,
+    def open(cls, directory: Path, log: Logger, snap_index: int, *,
              segment_bytes: int = SEGMENT_BYTES) -> tuple[Wal, HardState, list[Entry]]:
         """Replay the log after `snap_index`, truncate a torn tail, and open it for appends."""
         ensure_dir(directory)
@@ -227,7 +227,7 @@ class Wal:
         self._dirty = False
 
 
-def _list_segments(directory: Path, log: Any) -> list[_Segment]:
+def _list_segments(directory: Path, log: Logger) -> list[_Segment]:
     segments = []
     for path in directory.iterdir():
         match = _NAME.fullmatch(path.name)

@@ -4,10 +4,10 @@ No clock, no I/O: writes come in as replicated Commands (expirations already abs
 reads take the caller's `now_ns` only to print `ttl`.
 """
 
-from .event import Event
+from .event import Event, EventAction
 from .snapshot import SnapshotError
 from .stats import StoreStats
 from .store import Store
 from .watch import STREAM_LIMIT, Watcher
 
-__all__ = ["Store", "Event", "Watcher", "StoreStats", "SnapshotError", "STREAM_LIMIT"]
+__all__ = ["Store", "Event", "EventAction", "Watcher", "StoreStats", "SnapshotError", "STREAM_LIMIT"]

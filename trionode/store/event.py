@@ -11,11 +11,25 @@ rendering both matches etcd and saves re-rendering for every woken watcher.
 
 from __future__ import annotations
 
+import enum
+
 from ..gocompat.jsontext import quote
 from .render import expiry_fields, node_json
-from .tree import Node
+from .tree import TreeNode
 
-__all__ = ["Event"]
+__all__ = ["Event", "EventAction"]
+
+
+class EventAction(enum.StrEnum):
+    """An event's `action` (v2-spec §1.7), spelled as etcd spells it on the wire."""
+
+    SET = "set"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    EXPIRE = "expire"
+    COMPARE_AND_SWAP = "compareAndSwap"
+    COMPARE_AND_DELETE = "compareAndDelete"
 
 
 class Event:
@@ -35,7 +49,7 @@ class Event:
 
     def __init__(
         self,
-        action: str,
+        action: EventAction,
         key: str,
         index: int,
         created: int,
@@ -43,7 +57,7 @@ class Event:
         value: str | None = None,
         dir: bool = False,
         expiration: int | None = None,
-        prev: Node | None = None,
+        prev: TreeNode | None = None,
         refresh: bool = False,
         stamp: int | None = None,
     ) -> None:

@@ -8,7 +8,7 @@ at offset i - oldest: a scan starts there in O(1).
 from __future__ import annotations
 
 from ..v2.errors import ErrorCode, V2Error
-from .event import Event
+from .event import Event, EventAction
 
 __all__ = ["History"]
 
@@ -74,6 +74,6 @@ class History:
             # A removed dir concerns everything that was under it. etcd compares raw
             # prefixes here (so a delete of /foo also matches a watch on /foobar); we
             # keep that, since a client replaying history sees exactly etcd's answer.
-            if event.action in ("delete", "expire") and event.prev_is_dir and key.startswith(event.key):
+            if event.action in (EventAction.DELETE, EventAction.EXPIRE) and event.prev_is_dir and key.startswith(event.key):
                 return event
         return None

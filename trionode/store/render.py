@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..gocompat.jsontext import quote
 from ..gocompat.timefmt import rfc3339nano
-from .tree import Node
+from .tree import TreeNode
 
 __all__ = ["ttl_seconds", "expiry_fields", "node_json", "NS"]
 
@@ -35,7 +35,7 @@ def expiry_fields(expiration: int, now_ns: int) -> str:
     return text + f',"ttl":{ttl}' if ttl else text
 
 
-def _head(node: Node, now_ns: int) -> str:
+def _head(node: TreeNode, now_ns: int) -> str:
     """A node's JSON up to (not including) `nodes`."""
     if node.children is None:
         text = '{"key":' + quote(node.path) + ',"value":' + quote(node.value)
@@ -48,7 +48,7 @@ def _head(node: Node, now_ns: int) -> str:
     return text
 
 
-def _tail(node: Node) -> str:
+def _tail(node: TreeNode) -> str:
     """The indexes and the closing brace (0 only happens for the root: omitted)."""
     if node.modified and node.created:
         return f',"modifiedIndex":{node.modified},"createdIndex":{node.created}}}'
@@ -56,7 +56,7 @@ def _tail(node: Node) -> str:
     return text + (f',"createdIndex":{node.created}}}' if node.created else "}")
 
 
-def _visible(node: Node, sorted_: bool) -> list[Node]:
+def _visible(node: TreeNode, sorted_: bool) -> list[TreeNode]:
     """Children shown in a listing: hidden names (leading '_') are left out (§1.4.6)."""
     children = node.children
     if not children:
@@ -72,7 +72,7 @@ def _visible(node: Node, sorted_: bool) -> list[Node]:
     return [children[name] for name in names]
 
 
-def node_json(node: Node, now_ns: int, *, listing: bool = False, recursive: bool = False, sorted_: bool = False) -> str:
+def node_json(node: TreeNode, now_ns: int, *, listing: bool = False, recursive: bool = False, sorted_: bool = False) -> str:
     """JSON of one node. `listing`: a dir shows its children (as GET does for the dir
     asked for); `recursive`: child dirs show theirs too, at every depth.
 
@@ -86,7 +86,7 @@ def node_json(node: Node, now_ns: int, *, listing: bool = False, recursive: bool
         return head + _tail(node)
     out = [head, ',"nodes":[']
     # frames: (dir, its visible children, position of the next child)
-    stack: list[tuple[Node, list[Node], int]] = [(node, kids, 0)]
+    stack: list[tuple[TreeNode, list[TreeNode], int]] = [(node, kids, 0)]
     while stack:
         parent, children, pos = stack[-1]
         if pos == len(children):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from .tree import Node, iter_nodes
+from .tree import TreeNode, iter_nodes
 
 __all__ = ["dump_tree", "load_tree", "SnapshotError"]
 
@@ -36,7 +36,7 @@ def _pack_str(text: str) -> bytes:
     return _U32.pack(len(raw)) + raw
 
 
-def dump_tree(root: Node, index: int) -> bytes:
+def dump_tree(root: TreeNode, index: int) -> bytes:
     out = [MAGIC, _U64.pack(index)]
     append = out.append
     for node in iter_nodes(root):
@@ -75,7 +75,7 @@ class _Reader:
         return raw.decode("utf-8", "surrogateescape")
 
 
-def _record(reader: _Reader, parent_path: str | None) -> tuple[str, Node, int]:
+def _record(reader: _Reader, parent_path: str | None) -> tuple[str, TreeNode, int]:
     """One node: (its name, the node, its child count)."""
     flags, created, modified = reader.take(_HEAD)
     expiration = reader.take(_I64)[0] if flags & _EXP else None
@@ -88,11 +88,11 @@ def _record(reader: _Reader, parent_path: str | None) -> tuple[str, Node, int]:
         path = parent_path + name if parent_path == "/" else parent_path + "/" + name
     if flags & _DIR:
         (count,) = reader.take(_U32)
-        return name, Node(path, "", {}, created, modified, expiration), count
-    return name, Node(path, reader.text(), None, created, modified, expiration), 0
+        return name, TreeNode(path, "", {}, created, modified, expiration), count
+    return name, TreeNode(path, reader.text(), None, created, modified, expiration), 0
 
 
-def load_tree(data: bytes) -> tuple[Node, int]:
+def load_tree(data: bytes) -> tuple[TreeNode, int]:
     """(root, store index); raises SnapshotError on anything malformed."""
     if data[:4] != MAGIC:
         raise SnapshotError("not a trionode store snapshot")

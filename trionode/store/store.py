@@ -23,11 +23,11 @@ from collections.abc import Callable
 from ..v2.errors import ErrorCode, V2Error
 from . import stats as st
 from .commands import Command, Op
-from .event import Event
+from .event import Event, EventAction
 from .history import History
 from .render import node_json
 from .snapshot import dump_tree, load_tree
-from .tree import MIN_EXPIRATION, Node, descendant, ensure_dir, iter_nodes, lookup
+from .tree import MIN_EXPIRATION, TreeNode, descendant, ensure_dir, iter_nodes, lookup
 from .watch import Watcher, WatcherHub
 
 __all__ = ["Store"]
@@ -47,9 +47,9 @@ _COUNTERS = {
 
 class Store:
     def __init__(self, history_size: int = 1000) -> None:
-        self._root = Node("/", "", {}, 0, 0, None)
+        self._root = TreeNode("/", "", {}, 0, 0, None)
         self._index = 0
-        self._heap: list[tuple[int, str, int, Node]] = []
+        self._heap: list[tuple[int, str, int, TreeNode]] = []
         self._heap_limit = _HEAP_FLOOR
         self._seq = itertools.count()
         self._history = History(history_size)
@@ -157,10 +157,10 @@ class Store:
                 raise
         if cmd.refresh and old is not None:
             value = old.value
-        return [self._create(cmd.key, cmd.dir, value, cmd.expiration, "set", replace=True, refresh=cmd.refresh)]
+        return [self._create(cmd.key, cmd.dir, value, cmd.expiration, EventAction.SET, replace=True, refresh=cmd.refresh)]
 
     def _create_cmd(self, cmd: Command) -> list[Event]:
-        return [self._create(cmd.key, cmd.dir, cmd.value, cmd.expiration, "create", unique=cmd.unique)]
+        return [self._create(cmd.key, cmd.dir, cmd.value, cmd.expiration, EventAction.CREATE, unique=cmd.unique)]
 
     def _create(
         self,
@@ -168,7 +168,7 @@ class Store:
         dir: bool,
         value: str,
         expiration: int | None,
-        action: str,
+        action: EventAction,
         *,
         replace: bool = False,
         unique: bool = False,
@@ -193,7 +193,7 @@ class Store:
                 raise V2Error(ErrorCode.NODE_EXIST, key, self._index)
             if old.children is not None:
                 raise V2Error(ErrorCode.NOT_FILE, key, self._index)
-        node = Node(key, "" if dir else value, {} if dir else None, index, index, expiration)
+        node = TreeNode(key, "" if dir else value, {} if dir else None, index, index, expiration)
         children[name] = node
         if expiration is not None:
             self._push(node)
@@ -218,13 +218,13 @@ class Store:
         value = node.value if cmd.refresh else cmd.value
         if is_dir:
             # etcd answers with a new modifiedIndex but the stored dir keeps its old one
-            new = Node(key, "", node.children, node.created, node.modified, cmd.expiration)
+            new = TreeNode(key, "", node.children, node.created, node.modified, cmd.expiration)
         else:
-            new = Node(key, value, None, node.created, index, cmd.expiration)
+            new = TreeNode(key, value, None, node.created, index, cmd.expiration)
         self._replace(parent, new)
         self._index = index
         event = Event(
-            "update",
+            EventAction.UPDATE,
             key,
             index,
             node.created,
@@ -247,10 +247,10 @@ class Store:
         self._compare(node, cmd)
         index = self._index + 1
         value = node.value if cmd.refresh else cmd.value
-        self._replace(parent, Node(key, value, None, node.created, index, cmd.expiration))
+        self._replace(parent, TreeNode(key, value, None, node.created, index, cmd.expiration))
         self._index = index
         event = Event(
-            "compareAndSwap",
+            EventAction.COMPARE_AND_SWAP,
             key,
             index,
             node.created,
@@ -274,7 +274,7 @@ class Store:
                 raise V2Error(ErrorCode.NOT_FILE, key, self._index)
             if node.children and not cmd.recursive:
                 raise V2Error(ErrorCode.DIR_NOT_EMPTY, key, self._index)
-        return [self._remove(parent, node, "delete")]
+        return [self._remove(parent, node, EventAction.DELETE)]
 
     def _cad(self, cmd: Command) -> list[Event]:
         key = cmd.key
@@ -283,7 +283,7 @@ class Store:
             # etcd quirk: no root check here, and the root's 102 carries no cause
             raise V2Error(ErrorCode.NOT_FILE, "" if key == "/" else key, self._index)
         self._compare(node, cmd)
-        return [self._remove(parent, node, "compareAndDelete")]
+        return [self._remove(parent, node, EventAction.COMPARE_AND_DELETE)]
 
     def _sync(self, cmd: Command) -> list[Event]:
         """Expire every node whose expiration <= cutoff, earliest first (ties by key):
@@ -297,22 +297,22 @@ class Store:
             node = entry[3]
             parent = descendant(self._root, node.path[: node.path.rfind("/")] or "/")
             assert parent is not None
-            events.append(self._remove(parent, node, "expire", stamp=cmd.cutoff))
+            events.append(self._remove(parent, node, EventAction.EXPIRE, stamp=cmd.cutoff))
             self._stats.counts[st.EXPIRE] += 1
         return events
 
     # -- helpers ----------------------------------------------------------------
 
-    def _lookup(self, key: str) -> tuple[Node | None, Node]:
+    def _lookup(self, key: str) -> tuple[TreeNode | None, TreeNode]:
         return lookup(self._root, key, self._index)
 
-    def _replace(self, parent: Node | None, new: Node) -> None:
+    def _replace(self, parent: TreeNode | None, new: TreeNode) -> None:
         assert parent is not None and parent.children is not None
         parent.children[new.path[new.path.rfind("/") + 1 :]] = new
         if new.expiration is not None:
             self._push(new)
 
-    def _remove(self, parent: Node | None, node: Node, action: str, stamp: int | None = None) -> Event:
+    def _remove(self, parent: TreeNode | None, node: TreeNode, action: EventAction, stamp: int | None = None) -> Event:
         assert parent is not None and parent.children is not None
         del parent.children[node.path[node.path.rfind("/") + 1 :]]
         self._index += 1
@@ -321,7 +321,7 @@ class Store:
         self._publish(event, removed=node)
         return event
 
-    def _compare(self, node: Node, cmd: Command) -> None:
+    def _compare(self, node: TreeNode, cmd: Command) -> None:
         """v2-spec §1.5.5 causes: `[prevValue != value]`, `[prevIndex != modified]`, both."""
         value_ok = not cmd.prev_value or node.value == cmd.prev_value
         index_ok = not cmd.prev_index or node.modified == cmd.prev_index
@@ -335,7 +335,7 @@ class Store:
             cause = f"[{cmd.prev_value} != {node.value}] [{cmd.prev_index} != {node.modified}]"
         raise V2Error(ErrorCode.TEST_FAILED, cause, self._index)
 
-    def _publish(self, event: Event, removed: Node | None = None) -> None:
+    def _publish(self, event: Event, removed: TreeNode | None = None) -> None:
         """Record in history, then wake watchers (refreshes are recorded only)."""
         self._history.add(event)
         hub = self._hub
@@ -345,7 +345,7 @@ class Store:
             hub.notify_removed(event, removed)
         hub.notify(event)
 
-    def _push(self, node: Node) -> None:
+    def _push(self, node: TreeNode) -> None:
         heap = self._heap
         expiration = node.expiration
         assert expiration is not None  # only nodes with a TTL are pushed
@@ -355,7 +355,7 @@ class Store:
             heapq.heapify(heap)
             self._heap_limit = max(_HEAP_FLOOR, 2 * len(heap))
 
-    def _live(self, entry: tuple[int, str, int, Node]) -> bool:
+    def _live(self, entry: tuple[int, str, int, TreeNode]) -> bool:
         node = entry[3]
         return node.expiration == entry[0] and descendant(self._root, entry[1]) is node
 

@@ -1,7 +1,7 @@
 """Nodes of the v2 key space and the rules for walking them (v2-spec §1.1, §1.4).
 
 A node is a file (children is None, value is its string) or a directory (children is a
-dict name -> Node, in insertion order, value unused ""). Every node knows its full path,
+dict name -> TreeNode, in insertion order, value unused ""). Every node knows its full path,
 because keys are what every response prints and what the TTL heap orders by.
 
 Invariant: a node object is never changed after it is linked into the tree, except that a
@@ -17,21 +17,21 @@ from collections.abc import Iterator
 
 from ..v2.errors import ErrorCode, V2Error
 
-__all__ = ["Node", "MIN_EXPIRATION", "lookup", "ensure_dir", "descendant", "subtree_paths", "iter_nodes"]
+__all__ = ["TreeNode", "MIN_EXPIRATION", "lookup", "ensure_dir", "descendant", "subtree_paths", "iter_nodes"]
 
 #: etcd treats an expiration before 2000-01-01T00:00:00Z as "permanent" when a node is
 #: created (v2store internalCreate: such times come from JSON zero values).
 MIN_EXPIRATION = 946_684_800 * 1_000_000_000
 
 
-class Node:
+class TreeNode:
     __slots__ = ("path", "value", "children", "created", "modified", "expiration")
 
     def __init__(
         self,
         path: str,
         value: str,
-        children: dict[str, Node] | None,
+        children: dict[str, TreeNode] | None,
         created: int,
         modified: int,
         expiration: int | None,
@@ -45,10 +45,10 @@ class Node:
 
     def __repr__(self) -> str:
         kind = "dir" if self.children is not None else repr(self.value)
-        return f"Node({self.path} {kind} c={self.created} m={self.modified} exp={self.expiration})"
+        return f"TreeNode({self.path} {kind} c={self.created} m={self.modified} exp={self.expiration})"
 
 
-def subtree_paths(node: Node, limit: int) -> list[str] | None:
+def subtree_paths(node: TreeNode, limit: int) -> list[str] | None:
     """Paths of `node` and everything under it, or None when there are more than `limit`."""
     out = [node.path]
     stack = [node]
@@ -64,7 +64,7 @@ def subtree_paths(node: Node, limit: int) -> list[str] | None:
     return out if len(out) <= limit else None
 
 
-def descendant(node: Node, path: str) -> Node | None:
+def descendant(node: TreeNode, path: str) -> TreeNode | None:
     """The node at a clean `path` inside the (possibly detached) subtree rooted at `node`
     (the root included), or None: no error detail, for internal bookkeeping."""
     if path == node.path:
@@ -81,7 +81,7 @@ def descendant(node: Node, path: str) -> Node | None:
     return node
 
 
-def iter_nodes(root: Node) -> Iterator[Node]:
+def iter_nodes(root: TreeNode) -> Iterator[TreeNode]:
     """Every node, parents before children (depth first, insertion order)."""
     stack = [root]
     while stack:
@@ -91,7 +91,7 @@ def iter_nodes(root: Node) -> Iterator[Node]:
             stack.extend(reversed(node.children.values()))
 
 
-def lookup(root: Node, key: str, index: int) -> tuple[Node | None, Node]:
+def lookup(root: TreeNode, key: str, index: int) -> tuple[TreeNode | None, TreeNode]:
     """(parent, node) at `key`. Errors carry `index` (v2-spec §1.4.7): 100 with the first
     missing prefix as cause, or 104 with the path of the file in the way."""
     if key == "/":
@@ -110,7 +110,7 @@ def lookup(root: Node, key: str, index: int) -> tuple[Node | None, Node]:
     return parent, node
 
 
-def ensure_dir(root: Node, path: str, new_index: int, index: int) -> Node:
+def ensure_dir(root: TreeNode, path: str, new_index: int, index: int) -> TreeNode:
     """The dir at `path`, making missing ones with created = modified = `new_index` (the
     write that makes them, v2-spec §1.4.9). A file on the way -> 104 (with `index`)
     before anything is made."""
@@ -127,8 +127,8 @@ def ensure_dir(root: Node, path: str, new_index: int, index: int) -> Node:
             # everything from here down is new, so nothing below can fail
             for new_name in names[depth:]:
                 new_path = "/" + new_name if node.path == "/" else node.path + "/" + new_name
-                kids: dict[str, Node] = {}
-                child = Node(new_path, "", kids, new_index, new_index, None)
+                kids: dict[str, TreeNode] = {}
+                child = TreeNode(new_path, "", kids, new_index, new_index, None)
                 children[new_name] = child
                 node, children = child, kids
             return node

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 
 from .event import Event
-from .tree import Node, descendant, subtree_paths
+from .tree import TreeNode, descendant, subtree_paths
 
 __all__ = ["Watcher", "WatcherHub", "STREAM_LIMIT"]
 
@@ -105,7 +105,7 @@ class WatcherHub:
         if group is not None:
             self._deliver_all(group, event)
 
-    def notify_removed(self, event: Event, node: Node) -> None:
+    def notify_removed(self, event: Event, node: TreeNode) -> None:
         """Deliver `event` to watchers at `node` (detached) or anywhere below it."""
         by_path = self._by_path
         if not by_path:
