@@ -5,6 +5,7 @@ per-request head timeouts, typed errors carrying etcd's error code, every keys o
 (get, set, create, create_in_order, update, mkdir, delete, wait, watch) and the members,
 health and version endpoints. Requests, error texts and failover follow etcd 3.4's Go
 client, so that trionodectl can reproduce etcdctl's output and --debug lines.
+Imports only gocompat of trionode: it is a library users embed, not part of the server.
 
     async with Client(["http://127.0.0.1:2379"]) as client:
         await client.set("/message", "hello")

@@ -1,7 +1,8 @@
 """The Raft consensus core: pure, no I/O, no clock, no global randomness (STYLE §1).
 
 RaftCore is driven by tick() and step(); it hands its work out as Ready batches
-(persist, send, apply, advance). See core.py.
+(persist, send, apply, advance). See core.py. Imports nothing of trionode but the
+Logger Protocol (telemetry.logger); every other part may import it.
 """
 
 from .core import RaftConfig, RaftCore

@@ -1,6 +1,7 @@
 """Durable storage: the Raft WAL, snapshots and the data dir's identity and lock.
 
 Blocking file I/O throughout: the node runs it in a worker thread, never on the trio loop.
+Imports raft (what it stores) and the Logger Protocol; never server, http, peer or node.
 """
 
 from .datadir import DataDir, added_member_id, cluster_id_for, member_id_for

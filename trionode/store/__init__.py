@@ -1,7 +1,8 @@
 """The pure v2 key space: tree, TTLs, events, watchers, history, stats, snapshots.
 
 No clock, no I/O: writes come in as replicated Commands (expirations already absolute),
-reads take the caller's `now_ns` only to print `ttl`.
+reads take the caller's `now_ns` only to print `ttl`. Imports only gocompat and v2;
+the server applies to it and the HTTP handlers read it.
 """
 
 from .event import Event, EventAction

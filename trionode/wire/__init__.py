@@ -1,6 +1,7 @@
 """The peer wire protocol, pure: Hello + Raft messages <-> length-prefixed frames.
 
-The format is specified in proto/SPEC.md and pinned by proto/vectors/.
+The format is specified in proto/SPEC.md and pinned by proto/vectors/. Imports only
+raft (the messages it carries); the peer edge imports it.
 """
 
 from .decoder import PeerDecoder
