@@ -332,6 +332,60 @@ def test_no_import_cycle_between_parts() -> None:
     assert not found, _report("import cycles between trionode's parts", found)
 
 
+#: Which parts each part may import (first-level packages; "trionode" is the root's version
+#: constants). The one-way map of docs/architecture.md: a new arrow is a design decision,
+#: made here on purpose, never by accident in an import line.
+ALLOWED = {
+    "gocompat": set(),
+    "v2": {"gocompat"},
+    "telemetry": set(),
+    "raft": {"telemetry"},
+    "wire": {"raft"},
+    "store": {"gocompat", "v2"},
+    "config": {"gocompat", "trionode"},
+    "storage": {"raft", "telemetry"},
+    "net": {"config"},
+    "client": {"gocompat"},
+    "ctl": {"client", "gocompat", "trionode"},
+    "peer": {"net", "raft", "telemetry", "wire"},
+    "membership": {"client", "config", "gocompat", "raft", "storage", "store", "telemetry", "v2"},
+    "server": {"gocompat", "membership", "raft", "storage", "store", "telemetry", "v2"},
+    "http": {"config", "gocompat", "membership", "net", "store", "telemetry", "trionode", "v2"},
+}
+
+
+def arrow_violations(imports: list[Import], allowed: dict[str, set[str]]) -> list[str]:
+    """Imports from one part of another that `allowed` does not list (node and __main__,
+    at the top, may import anything)."""
+    out = []
+    for imp in imports:
+        top = imp.module.split(".")[0]
+        if imp.target.split(".")[0] != top:
+            continue
+        src, dst = _part(imp.module), _part(imp.target)
+        if src != dst and src in allowed and dst not in allowed[src]:
+            out.append(f"{imp}\n    {src} may import only {', '.join(sorted(allowed[src])) or 'nothing of trionode'}")
+    return out
+
+
+def test_parts_import_only_what_the_map_allows() -> None:
+    problems = arrow_violations(real_imports(), ALLOWED)
+    assert not problems, _report("imports are not on the map (ALLOWED)", problems)
+
+
+def test_every_part_is_on_the_map() -> None:
+    parts = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert parts == set(ALLOWED), f"parts missing from ALLOWED: {parts - set(ALLOWED)}; gone: {set(ALLOWED) - parts}"
+
+
+def test_arrow_checker_catches_an_arrow_off_the_map(tmp_path: Path) -> None:
+    root = fake_tree(tmp_path, {"a/__init__.py": PLAIN_INIT, "a/x.py": "from ..b import y\n",
+                                "b/__init__.py": PLAIN_INIT, "b/y.py": ""})
+    imports = collect_imports(root)
+    assert flagged(arrow_violations(imports, {"a": set(), "b": set()})) == {"trionode/a/x.py:1"}
+    assert not arrow_violations(imports, {"a": {"b"}, "b": set()})
+
+
 def test_modules_are_at_most_400_lines() -> None:
     found = size_violations(PACKAGE)
     assert not found, _report("modules over the limit", found)
