@@ -136,3 +136,32 @@ def test_oversized_head_goes_to_h11() -> None:
     raw = b"GET /k HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 100 + b"\r\n\r\n"
     assert parse_head(raw, 64) is FALLBACK
     assert parse_head(raw[:50], 64) is NEED_MORE
+
+
+def test_long_targets_go_to_h11() -> None:
+    # the line is matched again on every read until the head is whole: bounded, it stays linear
+    assert isinstance(parse_head(b"GET /" + b"a" * 8191 + b" HTTP/1.1\r\nHost: x\r\n\r\n", MAX), FastHead)
+    assert parse_head(b"GET /" + b"a" * 8192 + b" HTTP/1.1\r\nHost: x\r\n\r\n", MAX) is FALLBACK
+
+
+def test_a_head_behind_others_keeps_offsets_in_the_buffer() -> None:
+    done = b"GET /done HTTP/1.1\r\nHost: x\r\n\r\n"
+    raw = b"PUT /k HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\nvalue=1"
+    for buf in (done + raw, bytearray(done + raw)):
+        head = parse_head(buf, MAX, len(done))
+        assert isinstance(head, FastHead)
+        assert (head.method, head.target, head.end) == ("PUT", "/k", len(buf) - 7)
+        assert head.headers == [(b"host", b"x"), (b"content-length", b"7")]
+        assert all(type(part) is bytes for header in head.headers for part in header)  # even from a bytearray
+
+
+@given(plain_heads(), st.data())
+def test_a_search_resumed_after_more_bytes_finds_the_same_head(raw: bytes, data: st.DataObject) -> None:
+    """As the reader calls it: NEED_MORE on a part, then again on the whole, `scanned` = the part."""
+    before = data.draw(st.sampled_from([b"", b"GET /done HTTP/1.1\r\nHost: x\r\n\r\n"]))
+    cut = data.draw(st.integers(0, len(raw) - 1))
+    assert parse_head(bytearray(before + raw[:cut]), MAX, len(before)) is NEED_MORE
+    head = parse_head(bytearray(before + raw), MAX, len(before), scanned=cut)
+    whole = parse_head(raw, MAX)
+    assert isinstance(head, FastHead) and isinstance(whole, FastHead)
+    assert head == whole._replace(end=whole.end + len(before))

@@ -15,12 +15,13 @@ node down: an app exception is a 500 for that request; anything else costs one c
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, NoReturn
 
 import trio
 
@@ -68,6 +69,22 @@ _JOIN_LIMIT = 1 << 16  # bodies up to this size are copied behind the head for a
 _APP_FAILED = Response(500, [("Content-Type", "text/plain; charset=utf-8")], b"500 Internal Server Error\n")
 
 
+class ConnectionPhase(enum.Enum):
+    """What a connection's deadline guards, so what its passing means: IDLE, waiting for a
+    request -> a quiet close, as Go does; REQUEST, one has begun -> 408 and a close; WRITE,
+    a reply is going out -> logged, and a close. (While the app works or a stream waits,
+    `deadline_at` is infinite: no phase is guarded.)"""
+
+    IDLE = "idle"
+    REQUEST = "request"
+    WRITE = "write"
+
+
+# Bound once: on Python 3.11 every `ConnectionPhase.X` goes through EnumType.__getattr__
+# (about 80 ns), and a request moves through three phases.
+_IDLE, _REQUEST, _WRITE = ConnectionPhase.IDLE, ConnectionPhase.REQUEST, ConnectionPhase.WRITE
+
+
 class _Closed(Exception):
     """This connection is over (peer gone, timeout, or an error reply already sent)."""
 
@@ -107,7 +124,7 @@ class HttpConnections:
         self._dates = _DateCache()
         self._sweeper = Sweeper()
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         await self._sweeper.run(task_status=task_status)
 
     async def serve(self, stream: trio.abc.Stream, initial: bytes = b"") -> None:
@@ -143,7 +160,7 @@ async def _serve(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any
                  dates: _DateCache, sweeper: Sweeper, initial: bytes = b"") -> None:
     """Serve one connection until it ends; never raises (a bug costs one connection only)."""
     conn = _Connection(stream, app, limits, log, dates, sweeper)
-    conn.reader.buffer = initial  # already here: the first request's deadline starts now
+    conn.reader.feed(initial)  # already here: the first request's deadline starts now
     sweeper.add(conn)
     try:
         await conn.run()
@@ -160,7 +177,6 @@ class _Connection:
     __slots__ = ("stream", "app", "limits", "log", "dates", "reader", "keep_alive", "version",
                  "scope", "phase", "sweeper", "deadline_at", "direct")
 
-
     def __init__(self, stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any,
                  dates: _DateCache, sweeper: Sweeper) -> None:
         self.stream, self.app, self.limits, self.log, self.dates = stream, app, limits, log, dates
@@ -172,9 +188,9 @@ class _Connection:
         # current phase's deadline passed (see timeouts.py for why not scope deadlines).
         self.scope = trio.CancelScope()
         self.deadline_at = math.inf
-        self.phase = "idle"  # what the deadline is guarding: idle, request or write
+        self.phase = _IDLE  # what the deadline is guarding
 
-    def _deadline(self, phase: str, seconds: float) -> None:
+    def _deadline(self, phase: ConnectionPhase, seconds: float) -> None:
         self.phase = phase
         self.deadline_at = self.sweeper.now + seconds
 
@@ -192,9 +208,9 @@ class _Connection:
             except _Closed:
                 return
         if self.scope.cancelled_caught:
-            if self.phase == "request":  # too slow to send its whole request
+            if self.phase is _REQUEST:  # too slow to send its whole request
                 await self._fail_shielded(replies.TIMEOUT)
-            elif self.phase == "write":  # a client that stopped reading our reply
+            elif self.phase is _WRITE:  # a client that stopped reading our reply
                 self.log.info("http.write_timeout")
 
     # --- reading
@@ -202,15 +218,17 @@ class _Connection:
     async def _receive_request(self) -> Request | None:
         """The next whole request, or None when the connection should just close."""
         reader = self.reader
-        if not reader.buffer:  # no pipelined bytes already here
-            self._deadline("idle", self.limits.idle_timeout)  # then close quietly, as Go does
-            data = await self._guard(reader.receive())
-            if not data:
-                return None
-            reader.buffer = data
-        self._deadline("request", self.limits.request_timeout)
         try:
-            got = await self._guard(reader.read(self._send_all))
+            if not reader.pending:  # no pipelined bytes already here
+                self._deadline(_IDLE, self.limits.idle_timeout)
+                data = await reader.receive()
+                if not data:
+                    return None
+                reader.feed(data)  # kept as is: a request in one read is parsed in place
+            self._deadline(_REQUEST, self.limits.request_timeout)
+            got = await reader.read(self._send_all)
+        except PeerGone as exc:
+            raise _Closed from exc
         except Reject as exc:
             await self._fail(exc.reply)
         if got is None:
@@ -218,13 +236,6 @@ class _Connection:
         request, head = got
         self.keep_alive, self.version = head.keep_alive, head.version
         return request
-
-    @staticmethod
-    async def _guard(work: Awaitable[Any]) -> Any:
-        try:
-            return await work
-        except PeerGone as exc:
-            raise _Closed from exc
 
     # --- writing
 
@@ -239,7 +250,7 @@ class _Connection:
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise _Closed from exc
 
-    async def _fail(self, reply: bytes) -> None:
+    async def _fail(self, reply: bytes) -> NoReturn:
         """Write one of Go's bare error replies, drain, and end the connection."""
         await self._send_all(reply)
         await self._linger()
@@ -303,10 +314,10 @@ class _Connection:
                 head = self._head(response, f"Content-Length: {len(body)}\r\n")
         except _BadResponse:
             self.log.error("http.bad_response", method=request.method, target=request.target)
-            self._deadline("write", self.limits.write_timeout)
+            self._deadline(_WRITE, self.limits.write_timeout)
             await self._send_all(replies.INTERNAL)
             raise _Closed from None
-        self._deadline("write", self.limits.write_timeout)
+        self._deadline(_WRITE, self.limits.write_timeout)
         if head_only or not body:
             await self._send_all(head)
         elif len(body) <= _JOIN_LIMIT:
@@ -323,14 +334,14 @@ class _Connection:
             chunked = self.version == "HTTP/1.1"
             if not chunked:
                 self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
-            self._deadline("write", self.limits.write_timeout)
+            self._deadline(_WRITE, self.limits.write_timeout)
             await self._send_all(self._head(response, "Transfer-Encoding: chunked\r\n" if chunked else ""))
             if head_only:
                 return
             if not await self._pump(stream, chunked):
                 raise _Closed
             if chunked:
-                self._deadline("write", self.limits.write_timeout)
+                self._deadline(_WRITE, self.limits.write_timeout)
                 await self._send_all(b"0\r\n\r\n")
         finally:
             await self._close_iterator(stream)
@@ -353,7 +364,7 @@ class _Connection:
                     pending += len(data)
                     if not data or pending > self.limits.max_pending_bytes:
                         break
-                    self.reader.buffer += data
+                    self.reader.feed(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass
             healthy = False
@@ -365,7 +376,7 @@ class _Connection:
                 self.deadline_at = math.inf  # a watch may wait for ever (v2-spec §2.8)
                 async for chunk in stream:
                     if chunk:
-                        self._deadline("write", self.limits.write_timeout)
+                        self._deadline(_WRITE, self.limits.write_timeout)
                         await self._send_all(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
                         self.deadline_at = math.inf
             except _Closed:

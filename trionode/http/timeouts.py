@@ -10,7 +10,7 @@ measured in tens of seconds.
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 import trio
 
@@ -38,7 +38,7 @@ class Sweeper:
     def discard(self, member: Timed) -> None:
         self._members.discard(member)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
         task_status.started()
         while True:
             await trio.sleep(self.resolution)
