@@ -22,13 +22,14 @@ import trio
 
 from .config.errors import ConfigError
 from .config.flags import Config
-from .http import HttpLimits, serve_http
+from .http import HttpLimits, api, serve_http
 from .http.admin import PeerApp
+from .http.api import Identity, RaftStatus
 from .http.app import ClientApp
 from .http.server import HttpConnections
 from .membership.bootstrap import Bootstrap, cluster_token, plan, recorded
 from .membership.clusterconfig import ClusterConfig
-from .membership.members import Member, Membership, publish_command
+from .membership.members import Membership, publish_command
 from .membership.reconfig import Reconfig
 from .membership.standbys import keep_membership
 from .membership.tracker import MembershipTracker, peer_addresses
@@ -40,9 +41,9 @@ from .server.inbox import Inbox, tick_forever
 from .server.payload import is_conf_change, refused
 from .server.replica import Replica, ReplicaSettings
 from .server.statemachine import StateMachine
-from .server.stats import FollowerStats, RaftStats
+from .server.stats import RaftStats
 from .storage import DataDir, Recovered, Storage
-from .store import Store
+from .store import Event, Store
 from .store.commands import Command, Op
 from .telemetry.logger import Logger
 from .v2.errors import V2Error
@@ -53,83 +54,44 @@ __all__ = ["serve", "Node"]
 SYNC_INTERVAL = 0.5
 #: How long a request waits for its entry to be applied before error 300.
 REQUEST_TIMEOUT = 5.0
-_STATE_NAMES = {Role.LEADER: "StateLeader", Role.FOLLOWER: "StateFollower",
-                Role.CANDIDATE: "StateCandidate", Role.PRE_CANDIDATE: "StatePreCandidate"}
+_STATE_NAMES = {Role.LEADER: api.LEADER, Role.FOLLOWER: api.FOLLOWER,
+                Role.CANDIDATE: api.CANDIDATE, Role.PRE_CANDIDATE: api.PRE_CANDIDATE}
 
 
 class Node:
-    """What the HTTP handlers see of the node (http/keys.py KeysNode, http/info.py InfoNode,
-    http/members.py MembersNode, http/admin.py AdminNode): its identity, fixed at start;
-    the store and members as the replica has applied them; Raft's view; the stats; and
-    requests, which go through the replica (writes, reads) or Reconfig (membership)."""
+    """The one implementation of http/api.py NodeApi: what the HTTP handlers of both ports
+    read and ask of this member. Identity, stats and reconfig are fixed at start; the store,
+    the membership and Raft's view are read from the replica at each call (installing a
+    snapshot replaces the store); writes and reads go through the replica."""
 
-    def __init__(self, config: Config, member_id: int, cluster_id: int, replica: Replica,
-                 stats: RaftStats, clock: Callable[[], int] = time.time_ns) -> None:
-        self.name = config.name
-        self.member_id = member_id
-        self.cluster_id_hex = f"{cluster_id:x}"
-        self.client_urls = tuple(str(u) for u in config.advertise_client_urls)
+    __slots__ = ("_replica", "clock", "identity", "reconfig", "stats")
+
+    def __init__(self, identity: Identity, replica: Replica, stats: RaftStats, reconfig: Reconfig,
+                 clock: Callable[[], int] = time.time_ns) -> None:
+        self.identity = identity
         self.clock = clock
-        self.start_ns = clock()
         self.stats = stats
-        self.reconfig = Reconfig(replica, cluster_token(config), ClusterConfig(
-            config.active_size, config.remove_delay_s, config.sync_interval_s))
+        self.reconfig = reconfig
         self._replica = replica
-        self.propose = replica.propose
-        self.read_barrier = replica.read_barrier
-        self.add_member = self.reconfig.add_member
-        self.update_member = self.reconfig.update_member
-        self.remove_member = self.reconfig.remove_member
-        self.cluster_config = self.reconfig.cluster_config
-        self.set_cluster_config = self.reconfig.set_cluster_config
 
     @property
     def store(self) -> Store:
         return self._replica.store
 
     @property
-    def members(self) -> list[Member]:
-        return self._replica.membership.members
+    def membership(self) -> Membership:
+        return self._replica.membership
 
-    @property
-    def removed_ids(self) -> set[int]:
-        return self._replica.membership.removed
+    def raft_status(self) -> RaftStatus:
+        replica = self._replica
+        core = replica.core
+        return RaftStatus(replica.applied, core.term, _STATE_NAMES[core.role], core.lead)
 
-    @property
-    def raft_index(self) -> int:
-        return self._replica.applied
+    async def propose(self, command: Command) -> list[Event]:
+        return await self._replica.propose(command)
 
-    @property
-    def raft_term(self) -> int:
-        return self._replica.core.term
-
-    @property
-    def raft_state(self) -> str:
-        return _STATE_NAMES[self._replica.core.role]
-
-    @property
-    def leader_id(self) -> int:
-        return self._replica.leader_id
-
-    @property
-    def leader_since_ns(self) -> int:
-        return self.stats.leader_since_ns
-
-    @property
-    def recv_append_count(self) -> int:
-        return self.stats.recv_append_count
-
-    @property
-    def send_append_count(self) -> int:
-        return self.stats.send_append_count
-
-    def append_rates(self) -> tuple[float, float, float, float]:
-        return self.stats.append_rates(trio.current_time())
-
-    def follower_stats(self) -> dict[int, FollowerStats] | None:
-        if not self._replica.is_leader:
-            return None
-        return self.stats.follower_stats(m.id for m in self.members if m.id != self.member_id)
+    async def read_barrier(self) -> None:
+        await self._replica.read_barrier()
 
 
 async def serve(config: Config, log: Logger) -> None:
@@ -197,7 +159,11 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
     replica = Replica(core, storage, machine, inbox=inbox, transport=transport, stats=stats,
                       members=tracker, log=log, snapshot_index=snapshot_index, settings=ReplicaSettings(
                           member_id, config.snapshot_count, REQUEST_TIMEOUT, int.from_bytes(os.urandom(6), "big")))
-    node = Node(config, member_id, cluster_id, replica, stats)
+    reconfig = Reconfig(replica, cluster_token(config),
+                        ClusterConfig(config.active_size, config.remove_delay_s, config.sync_interval_s))
+    identity = Identity(config.name, member_id, f"{cluster_id:x}",
+                        tuple(str(u) for u in config.advertise_client_urls), time.time_ns())
+    node = Node(identity, replica, stats, reconfig)
     limits = _http_limits(config)
     peer_http = HttpConnections(PeerApp(node), limits, log)  # the peer port's HTTP side
     election_timeout = config.election_timeout_ms / 1000
@@ -216,7 +182,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         await nursery.start(transport.run)
         nursery.start_soon(tick_forever, inbox, heartbeat)
         nursery.start_soon(_expiry_ticker, node, replica)
-        nursery.start_soon(keep_membership, replica, stats.last_heard, tracker.removed, node.reconfig, log)
+        nursery.start_soon(keep_membership, replica, stats.last_heard, tracker.removed, reconfig, log)
         # Serve clients only once our own publish entry is applied: then everything that
         # was committed before this start is applied too, and no read sees an older state
         # (etcd waits for the same thing before it serves).
@@ -224,7 +190,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         listeners = await listen(config.listen_client_urls)
         app = ClientApp(node, discovery_service=config.discovery_service)
         await nursery.start(serve_http, listeners, app, limits, log)
-        log.info("ready", member=f"{member_id:x}", cluster=node.cluster_id_hex,
+        log.info("ready", member=f"{member_id:x}", cluster=identity.cluster_id_hex,
                  client_urls=",".join(bound_urls(listeners)), peer_urls=",".join(bound_urls(peer_listeners)))
 
 
@@ -261,12 +227,12 @@ async def _hand_over_leadership(replica: Replica, inbox: Inbox, log: Logger) -> 
 
 async def _publish(node: Node, log: Logger) -> None:
     """Make this member's name and client URLs known to the cluster (retried until applied)."""
-    command = publish_command(node.member_id, node.name, node.client_urls,
-                              node.reconfig.default_config.to_json())
+    me = node.identity
+    command = publish_command(me.member_id, me.name, me.client_urls, node.reconfig.default_config.to_json())
     while True:
         try:
             await node.propose(command)
-            log.info("published", client_urls=",".join(node.client_urls))
+            log.info("published", client_urls=",".join(me.client_urls))
             return
         except V2Error:
             await trio.sleep(0.5)  # no leader yet, or it timed out: try again

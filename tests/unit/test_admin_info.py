@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from fake_api import FakeApi
 
 from trionode.http import info
 from trionode.http.message import Response
 from trionode.membership.members import Member
+from trionode.store.commands import Command, Op
 
 TEXT = ("Content-Type", "text/plain; charset=utf-8")
+MEMBERS = [
+    Member(1, "a", ("http://p1:7001",), ("http://c1:4001",)),
+    Member(2, "b", ("http://p2:7001", "http://p2b:7001"), ("http://c2:4001", "http://c2b:4001")),
+    Member(3, "c", ("http://p3:7001",), ("http://c3:4001",)),
+]
 
 
-@dataclass
-class Store:
-    index: int = 42
-
-
-@dataclass
-class FakeNode:
-    leader_id: int = 2
-    store: Store = field(default_factory=Store)
-    members: list[Member] = field(default_factory=lambda: [
-        Member(1, "a", ("http://p1:7001",), ("http://c1:4001",)),
-        Member(2, "b", ("http://p2:7001", "http://p2b:7001"), ("http://c2:4001", "http://c2b:4001")),
-        Member(3, "c", ("http://p3:7001",), ("http://c3:4001",)),
-    ])
-
-
-def node(**kw: Any) -> Any:
-    return FakeNode(**kw)
+def node(leader_id: int = 2, members: list[Member] = MEMBERS) -> FakeApi:
+    api = FakeApi(members, member_id=1, leader_id=leader_id)
+    for i in range(42):  # the store's index is 42
+        api.store.apply(Command(Op.SET, "/k", str(i)))
+    return api
 
 
 def test_leader_is_its_first_peer_url_as_text() -> None:

@@ -1,4 +1,4 @@
-"""/v2/members changes (http/members.py) against a fake node whose membership is the real
+"""/v2/members changes (http/members.py) against a fake NodeApi whose membership is the real
 Membership: etcd's checks and messages, then ours (a peer URL must be dialable)."""
 
 from __future__ import annotations
@@ -6,46 +6,23 @@ from __future__ import annotations
 import json
 
 import pytest
+from fake_api import FakeApi
 
 from trionode.http.members import handle_members
 from trionode.http.message import Request
 from trionode.http.paths import decode_path, split_target
-from trionode.membership.members import Action, Member, Membership, change_command
-from trionode.store import Store
+from trionode.membership.members import Member
 
 JSON = b"application/json"
 
 
-class FakeNode:
-    """Applies changes at once, as if the log committed them; no Raft, no store."""
-
-    def __init__(self) -> None:
-        self.membership = Membership(7, [Member(0xA1, "a", ("http://127.0.0.1:2380",), ("http://127.0.0.1:2379",))])
-        self.cluster_id_hex = "7"
-        self.store = Store()
-        self.leader_id = 0xA1
-        self.calls: list[tuple] = []
-
-    @property
-    def members(self) -> list[Member]:
-        return self.membership.members
-
-    async def add_member(self, peer_urls: list[str]) -> Member:
-        self.calls.append(("add", peer_urls))
-        change = self.membership.change(change_command(Action.ADD, 0xB2, peer_urls))
-        return change.member
-
-    async def update_member(self, member_id: int, peer_urls: list[str]) -> None:
-        self.calls.append(("update", member_id, peer_urls))
-        self.membership.change(change_command(Action.UPDATE, member_id, peer_urls))
-
-    async def remove_member(self, member_id: int) -> int:
-        self.calls.append(("remove", member_id))
-        self.membership.change(change_command(Action.REMOVE, member_id))
-        return 1
+def fake() -> FakeApi:
+    """Member a1 of cluster 7, alone; changes apply at once, as if the log committed them."""
+    return FakeApi([Member(0xA1, "a", ("http://127.0.0.1:2380",), ("http://127.0.0.1:2379",))],
+                   cluster_id_hex="7")
 
 
-async def ask(node: FakeNode, method: str, target: str, body: object = None,
+async def ask(node: FakeApi, method: str, target: str, body: object = None,
               ctype: bytes = JSON) -> tuple[int, object]:
     raw_path, query = split_target(target)
     data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body or b""
@@ -55,7 +32,7 @@ async def ask(node: FakeNode, method: str, target: str, body: object = None,
 
 
 async def test_add_update_remove_go_to_the_node() -> None:
-    node = FakeNode()
+    node = fake()
     status, body = await ask(node, "POST", "/v2/members", {"peerURLs": ["http://127.0.0.1:2390"]})
     assert (status, body) == (201, {"id": "b2", "name": "", "peerURLs": ["http://127.0.0.1:2390"], "clientURLs": []})
     assert (await ask(node, "PUT", "/v2/members/b2", {"peerURLs": ["http://127.0.0.1:2391"]}))[0] == 204
@@ -77,13 +54,13 @@ async def test_add_update_remove_go_to_the_node() -> None:
                                "unix sockets): https://127.0.0.1:7001"),
 ])
 async def test_peer_urls_etcd_refuses_and_ones_we_cannot_dial(url: str, message: str) -> None:
-    node = FakeNode()
+    node = fake()
     assert await ask(node, "POST", "/v2/members", {"peerURLs": [url]}) == (400, {"message": message})
     assert node.calls == []
 
 
 async def test_bad_bodies_and_taken_urls() -> None:
-    node = FakeNode()
+    node = fake()
     assert (await ask(node, "POST", "/v2/members", b"peerURLs=x", b"application/x-www-form-urlencoded")) == (
         415, {"message": "Bad Content-Type application/x-www-form-urlencoded, accept application/json"})
     assert (await ask(node, "POST", "/v2/members", {"peerURLs": []}))[0] == 400

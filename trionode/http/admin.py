@@ -17,46 +17,22 @@ answers them itself.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Protocol
-
 from ..gocompat.jsontext import quote
-from ..membership.clusterconfig import ClusterConfig, ClusterConfigError
+from ..membership.clusterconfig import ClusterConfigError
 from ..membership.errors import MemberError
+from ..membership.members import Member
 from ..v2.errors import V2Error
+from .api import NodeApi
 from .info import member_json
 from .message import Request, Response
 from .paths import redirect_for
 
-__all__ = ["AdminNode", "AdminMember", "PeerApp"]
+__all__ = ["PeerApp"]
 
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 _MACHINES = "/v2/admin/machines"
 _REMOVED_BODY_SIZE = 8  # 0.4 wrote the commit index as a uvarint into 8 bytes
-
-
-class AdminMember(Protocol):
-    id: int
-    name: str
-    peer_urls: Sequence[str]
-    client_urls: Sequence[str]
-    learner: bool
-
-
-class AdminNode(Protocol):
-    name: str
-    member_id: int
-    cluster_id_hex: str
-    members: Sequence[AdminMember]
-    removed_ids: Collection[int]
-    leader_id: int  # 0 = unknown
-
-    def cluster_config(self) -> ClusterConfig: ...
-
-    async def set_cluster_config(self, config: ClusterConfig) -> ClusterConfig: ...
-
-    async def remove_member(self, member_id: int) -> int: ...
 
 
 def _plain(status: int, text: str, *extra: tuple[str, str]) -> Response:
@@ -74,7 +50,7 @@ _NOT_FOUND = _plain(404, "404 page not found")
 class PeerApp:
     """The peer port's application (an async callable Request -> Response)."""
 
-    def __init__(self, node: AdminNode) -> None:
+    def __init__(self, node: NodeApi) -> None:
         self._node = node
 
     async def __call__(self, request: Request) -> Response:
@@ -102,64 +78,68 @@ class PeerApp:
         return _NOT_FOUND
 
     def _members(self, method: str) -> Response:
-        cluster = ("X-Etcd-Cluster-Id", self._node.cluster_id_hex)
+        cluster = ("X-Etcd-Cluster-Id", self._node.identity.cluster_id_hex)
         if method != "GET":
             return _not_allowed("GET", cluster)  # etcd sets the cluster id before the check
-        items = ",".join(member_json(m) for m in self._node.members)
+        items = ",".join(member_json(m) for m in self._node.membership.members)
         return Response(200, [("Content-Type", "application/json"), cluster], f"[{items}]\n".encode())
 
     def _member(self, text: str) -> Response:
-        headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", self._node.cluster_id_hex)]
+        headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", self._node.identity.cluster_id_hex)]
         try:
             member_id = int(text, 16)
         except ValueError:
             member_id = 0
-        if member_id in self._node.removed_ids:
+        membership = self._node.membership
+        if member_id in membership.removed:
             return Response(410, headers, f'{{"message":"Member permanently removed: {member_id:x}"}}'.encode())
-        member = next((m for m in self._node.members if m.id == member_id), None)
+        member = membership.get(member_id)
         if member is None:
             return Response(404, headers, f'{{"message":{quote(f"No such member: {text}")}}}'.encode())
         return Response(200, headers, (member_json(member) + "\n").encode())
 
     async def _config(self, method: str, body: bytes) -> Response:
+        reconfig = self._node.reconfig
         if method == "GET":
-            config = self._node.cluster_config()
+            config = reconfig.cluster_config()
         elif method == "PUT":
             try:
-                wanted = self._node.cluster_config().updated(body)
+                wanted = reconfig.cluster_config().updated(body)
             except ClusterConfigError as exc:
                 return _plain(500, str(exc))
-            config = await self._node.set_cluster_config(wanted)
+            config = await reconfig.set_cluster_config(wanted)
         else:
             return _not_allowed("GET,PUT")
         return Response(200, [_TEXT], (config.to_json() + "\n").encode())
 
     def _machines(self) -> Response:
-        started = sorted((m for m in self._node.members if m.name), key=lambda m: m.name)
-        items = ",".join(self._machine_json(m) for m in started)
+        leader_id = self._node.raft_status().leader_id
+        started = sorted((m for m in self._node.membership.members if m.name), key=lambda m: m.name)
+        items = ",".join(_machine_json(m, leader_id) for m in started)
         return Response(200, [_TEXT], f"[{items}]\n".encode())
 
     async def _machine(self, method: str, name: str) -> Response:
-        member = next((m for m in self._node.members if m.name == name), None)
+        member = next((m for m in self._node.membership.members if m.name == name), None)
         if method == "GET":
-            text = "null" if member is None else self._machine_json(member)
+            text = "null" if member is None else _machine_json(member, self._node.raft_status().leader_id)
             return Response(200, [_TEXT], f"{text}\n".encode())
         if method != "DELETE":
             return _not_allowed("GET,DELETE")
         if member is None:
             return Response(200, [], b"")  # 0.4 swallowed the "not found" error
-        index = await self._node.remove_member(member.id)
+        index = await self._node.reconfig.remove_member(member.id)
         return Response(200, [("Content-Type", "application/octet-stream")], _uvarint(index))
 
-    def _machine_json(self, member: AdminMember) -> str:
-        if member.learner:
-            state = "standby"
-        else:
-            state = "leader" if member.id == self._node.leader_id else "follower"
-        client = member.client_urls[0] if member.client_urls else ""
-        peer = member.peer_urls[0] if member.peer_urls else ""
-        return (f'{{"name":{quote(member.name)},"state":"{state}",'
-                f'"clientURL":{quote(client)},"peerURL":{quote(peer)}}}')
+
+def _machine_json(member: Member, leader_id: int) -> str:
+    if member.learner:
+        state = "standby"
+    else:
+        state = "leader" if member.id == leader_id else "follower"
+    client = member.client_urls[0] if member.client_urls else ""
+    peer = member.peer_urls[0] if member.peer_urls else ""
+    return (f'{{"name":{quote(member.name)},"state":"{state}",'
+            f'"clientURL":{quote(client)},"peerURL":{quote(peer)}}}')
 
 
 def _uvarint(value: int) -> bytes:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from . import info
+from .api import NodeApi
 from .discovery_service import handle_discovery, is_discovery_path
-from .keys import KeysNode, handle_keys
-from .members import MembersNode, handle_members
+from .keys import handle_keys
+from .members import handle_members
 from .message import Request, Response
 from .paths import redirect_for
 
@@ -17,10 +17,6 @@ __all__ = ["ClientApp"]
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 _KEYS_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
-
-
-class Node(KeysNode, MembersNode, Protocol):
-    pass
 
 
 def _plain(status: int, text: str, *extra: tuple[str, str]) -> Response:
@@ -35,7 +31,7 @@ def not_allowed(allow: str | None) -> Response:
 NOT_FOUND = _plain(404, "404 page not found")
 
 # path -> (allowed methods, Allow header, handler); GET-only endpoints, as in etcd 3.4.
-_INFO: dict[str, tuple[frozenset[str], str, Callable[[info.InfoNode], Response]]] = {
+_INFO: dict[str, tuple[frozenset[str], str, Callable[[NodeApi], Response]]] = {
     "/version": (frozenset({"GET"}), "GET", info.version),
     "/health": (frozenset({"GET"}), "GET", info.health),
     "/v2/stats/self": (frozenset({"GET"}), "GET", info.stats_self),
@@ -51,7 +47,7 @@ _INFO: dict[str, tuple[frozenset[str], str, Callable[[info.InfoNode], Response]]
 class ClientApp:
     """The client-port application handed to the HTTP server."""
 
-    def __init__(self, node: Node, *, discovery_service: bool = False) -> None:
+    def __init__(self, node: NodeApi, *, discovery_service: bool = False) -> None:
         self._node = node
         self._discovery = discovery_service  # --enable-discovery-service: /new and /<token>
 

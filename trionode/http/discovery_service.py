@@ -19,7 +19,8 @@ import secrets
 
 from ..store.commands import Command, Op
 from ..v2.errors import V2Error
-from .keys import KeysNode, handle_keys
+from .api import NodeApi
+from .keys import handle_keys
 from .message import Request, Response
 from .params import parse_form
 
@@ -41,7 +42,7 @@ def is_discovery_path(path: str) -> bool:
     return path == "/new" or _TOKEN.fullmatch(path) is not None
 
 
-async def handle_discovery(node: KeysNode, request: Request) -> Response:
+async def handle_discovery(node: NodeApi, request: Request) -> Response:
     """Serve a path for which is_discovery_path() holds."""
     if request.path == "/new":
         if request.method not in _NEW_METHODS:
@@ -62,7 +63,7 @@ def _to_registry(request: Request) -> Request:
     return request._replace(path=path, raw_path=raw_path, target=target)
 
 
-async def _new_token(node: KeysNode, request: Request) -> Response:
+async def _new_token(node: NodeApi, request: Request) -> Response:
     try:
         form = parse_form(request.method, request.query, request.header(b"content-type"),
                           request.body)

@@ -5,79 +5,48 @@ Shapes and content types are etcd 3.4's (v2-spec §4), checked against the real 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+import trio
 
 from .. import ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION
 from ..gocompat.jsontext import go_float, quote
 from ..gocompat.timefmt import go_duration, rfc3339nano
-from ..store import Store
+from ..membership.members import Member
 from ..v2.errors import ErrorCode, V2Error
+from .api import LEADER, NodeApi
 from .message import Response
 
-__all__ = ["InfoNode", "Member", "version", "health", "stats_self", "stats_leader",
-           "stats_store", "members", "members_leader", "member_json", "machines", "leader", "peers"]
+__all__ = ["version", "health", "stats_self", "stats_leader", "stats_store", "members",
+           "members_leader", "member_json", "machines", "leader", "peers"]
 
 _JSON = ("Content-Type", "application/json")
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 
 
-class Member(Protocol):
-    id: int
-    name: str
-    peer_urls: Sequence[str]
-    client_urls: Sequence[str]
-
-
-class FollowerStats(Protocol):
-    def to_json(self) -> str: ...
-
-
-class InfoNode(Protocol):
-    store: Store
-    name: str
-    member_id: int
-    cluster_id_hex: str
-    members: Sequence[Member]
-    start_ns: int
-    clock: Callable[[], int]
-    #: "StateLeader", "StateFollower", "StateCandidate" or "StatePreCandidate" (etcd's names)
-    raft_state: str
-    leader_id: int  # 0 = none known
-    leader_since_ns: int  # when this member last saw the leader change
-    recv_append_count: int
-    send_append_count: int
-
-    def append_rates(self) -> tuple[float, float, float, float]:
-        """(recvPkgRate, recvBandwidthRate, sendPkgRate, sendBandwidthRate); 0 = none."""
-        ...
-
-    def follower_stats(self) -> dict[int, FollowerStats] | None: ...
-
-
-def version(node: InfoNode) -> Response:
+def version(node: NodeApi) -> Response:
     body = f'{{"etcdserver":"{ETCD_SERVER_VERSION}","etcdcluster":"{ETCD_CLUSTER_VERSION}"}}'
     return Response(200, [_JSON], body.encode())
 
 
-def health(node: InfoNode) -> Response:
+def health(node: NodeApi) -> Response:
     # etcd 3.4 says text/plain although the body is JSON; without a leader it is unhealthy.
-    if not node.leader_id:
+    if not node.raft_status().leader_id:
         return Response(503, [("Content-Type", "text/plain; charset=utf-8")], b'{"health":"false"}')
     return Response(200, [("Content-Type", "text/plain; charset=utf-8")], b'{"health":"true"}')
 
 
-def stats_self(node: InfoNode) -> Response:
-    leader = f"{node.leader_id:x}" if node.leader_id else ""
+def stats_self(node: NodeApi) -> Response:
+    me, raft, stats = node.identity, node.raft_status(), node.stats
+    leader = f"{raft.leader_id:x}" if raft.leader_id else ""
     now = node.clock()
-    rates = node.append_rates()
+    rates = stats.append_rates(trio.current_time())  # the clock the replica records them on
+    since = stats.leader_since_ns
     body = (
-        f'{{"name":{quote(node.name)},"id":"{node.member_id:x}","state":"{node.raft_state}",'
-        f'"startTime":"{rfc3339nano(node.start_ns)}",'
-        f'"leaderInfo":{{"leader":"{leader}","uptime":"{go_duration(now - node.leader_since_ns)}",'
-        f'"startTime":"{rfc3339nano(node.leader_since_ns)}"}},'
-        f'"recvAppendRequestCnt":{node.recv_append_count}{_rates("recv", *rates[:2])}'
-        f',"sendAppendRequestCnt":{node.send_append_count}{_rates("send", *rates[2:])}}}'
+        f'{{"name":{quote(me.name)},"id":"{me.member_id:x}","state":"{raft.state}",'
+        f'"startTime":"{rfc3339nano(me.start_ns)}",'
+        f'"leaderInfo":{{"leader":"{leader}","uptime":"{go_duration(now - since)}",'
+        f'"startTime":"{rfc3339nano(since)}"}},'
+        f'"recvAppendRequestCnt":{stats.recv_append_count}{_rates("recv", *rates[:2])}'
+        f',"sendAppendRequestCnt":{stats.send_append_count}{_rates("send", *rates[2:])}}}'
     )
     return Response(200, [_JSON], body.encode())
 
@@ -88,27 +57,28 @@ def _rates(direction: str, packets: float, bandwidth: float) -> str:
     return text + (f',"{direction}BandwidthRate":{go_float(bandwidth)}' if bandwidth else "")
 
 
-def stats_leader(node: InfoNode) -> Response:
-    followers = node.follower_stats()
-    if followers is None:  # etcd 3.4 no longer redirects (GH #2806)
+def stats_leader(node: NodeApi) -> Response:
+    if node.raft_status().state != LEADER:  # etcd 3.4 no longer redirects (GH #2806)
         return Response(403, [_JSON], b'{"message":"not current leader"}')
+    me = node.identity.member_id
+    followers = node.stats.follower_stats(m.id for m in node.membership.members if m.id != me)
     items = ",".join(f'"{member:x}":{stats.to_json()}' for member, stats in sorted(followers.items()))
-    body = f'{{"leader":"{node.member_id:x}","followers":{{{items}}}}}'
+    body = f'{{"leader":"{me:x}","followers":{{{items}}}}}'
     return Response(200, [_JSON], body.encode())
 
 
-def stats_store(node: InfoNode) -> Response:
+def stats_store(node: NodeApi) -> Response:
     return Response(200, [_JSON], node.store.stats.to_json())
 
 
-def members(node: InfoNode) -> Response:
-    items = ",".join(member_json(m) for m in node.members)
+def members(node: NodeApi) -> Response:
+    items = ",".join(member_json(m) for m in node.membership.members)
     body = f'{{"members":[{items}]}}\n'.encode()
-    return Response(200, [_JSON, ("X-Etcd-Cluster-Id", node.cluster_id_hex)], body)
+    return Response(200, [_JSON, ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex)], body)
 
 
-def machines(node: InfoNode) -> Response:
-    urls = ", ".join(url for m in node.members for url in m.client_urls)
+def machines(node: NodeApi) -> Response:
+    urls = ", ".join(url for m in node.membership.members for url in m.client_urls)
     return Response(200, [("Content-Type", "text/plain; charset=utf-8")], urls.encode())
 
 
@@ -119,29 +89,35 @@ def member_json(member: Member) -> str:
             f'"peerURLs":[{peers}],"clientURLs":[{clients}]}}')
 
 
-def members_leader(node: InfoNode) -> Response:
-    leader = next((m for m in node.members if m.id == node.leader_id), None)
+def _leader(node: NodeApi) -> Member | None:
+    """The leader, if one is known and is a member we know."""
+    leader_id = node.raft_status().leader_id
+    return node.membership.get(leader_id) if leader_id else None
+
+
+def members_leader(node: NodeApi) -> Response:
+    leader = _leader(node)
+    cluster = ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex)
     if leader is None:
-        return Response(503, [_JSON, ("X-Etcd-Cluster-Id", node.cluster_id_hex)],
-                        b'{"message":"During election"}')
-    body = (member_json(leader) + "\n").encode()
-    return Response(200, [_JSON, ("X-Etcd-Cluster-Id", node.cluster_id_hex)], body)
+        return Response(503, [_JSON, cluster], b'{"message":"During election"}')
+    return Response(200, [_JSON, cluster], (member_json(leader) + "\n").encode())
 
 
 # --- 0.4's endpoints (v2-spec §4.4): gone in 3.4, kept for 0.4 clients and the tutorial.
 
-def leader(node: InfoNode) -> Response:
+def leader(node: NodeApi) -> Response:
     """/v2/leader: the leader's *peer* URL as plain text (0.4 wrote no newline)."""
-    member = next((m for m in node.members if m.id == node.leader_id), None)
+    member = _leader(node)
     if member is None or not member.peer_urls:
         error = V2Error(ErrorCode.LEADER_ELECT, "", node.store.index)
         return Response(error.status, [_JSON], error.to_json())
     return Response(200, [_TEXT], member.peer_urls[0].encode())
 
 
-def peers(node: InfoNode) -> Response:
+def peers(node: NodeApi) -> Response:
     """/v2/peers: 0.4 routed it to the same handler as /v2/machines, whose list of client
     URLs put the leader first (0.4 clients take the first entry for the leader)."""
-    ordered = sorted(node.members, key=lambda m: m.id != node.leader_id)  # stable: leader first
+    leader_id = node.raft_status().leader_id
+    ordered = sorted(node.membership.members, key=lambda m: m.id != leader_id)  # stable: leader first
     urls = ", ".join(url for m in ordered for url in m.client_urls)
     return Response(200, [_TEXT], urls.encode())

@@ -7,37 +7,21 @@ needs no clock to apply (STYLE principle 3).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
-
 import trio
 
-from ..store import Event, Store, Watcher
+from ..store import Event, Watcher
 from ..store.commands import Command, Op
 from ..v2.errors import V2Error
+from .api import NodeApi
 from .keys_params import KeysRequest, parse_keys_request
 from .message import Request, Response
 
-__all__ = ["KeysNode", "handle_keys", "command_for"]
+__all__ = ["handle_keys", "command_for"]
 
 _NS = 1_000_000_000
 
 
-class KeysNode(Protocol):
-    """What the keys handler needs from the node."""
-
-    store: Store
-    raft_index: int
-    raft_term: int
-    cluster_id_hex: str
-    clock: Callable[[], int]
-
-    async def propose(self, command: Command) -> list[Event]: ...
-
-    async def read_barrier(self) -> None: ...
-
-
-async def handle_keys(node: KeysNode, request: Request) -> Response:
+async def handle_keys(node: NodeApi, request: Request) -> Response:
     try:
         req = parse_keys_request(request)
         if req.method == "GET" or req.method == "HEAD":
@@ -74,33 +58,34 @@ def command_for(req: KeysRequest, now_ns: int) -> Command:
                    prev_value=req.prev_value, prev_index=req.prev_index, refresh=req.refresh)
 
 
-def _headers(node: KeysNode, etcd_index: int) -> list[tuple[str, str]]:
+def _headers(node: NodeApi, etcd_index: int) -> list[tuple[str, str]]:
+    raft = node.raft_status()  # the one tuple this request builds for Raft's view
     return [
         ("Content-Type", "application/json"),
-        ("X-Etcd-Cluster-Id", node.cluster_id_hex),
+        ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex),
         ("X-Etcd-Index", str(etcd_index)),
-        ("X-Raft-Index", str(node.raft_index)),
-        ("X-Raft-Term", str(node.raft_term)),
+        ("X-Raft-Index", str(raft.applied)),
+        ("X-Raft-Term", str(raft.term)),
     ]
 
 
-def _error(node: KeysNode, exc: V2Error) -> Response:
+def _error(node: NodeApi, exc: V2Error) -> Response:
     headers = [
         ("Content-Type", "application/json"),
-        ("X-Etcd-Cluster-Id", node.cluster_id_hex),
+        ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex),
         ("X-Etcd-Index", str(exc.index)),
     ]
     return Response(exc.status, headers, exc.to_json())
 
 
-def _get(node: KeysNode, req: KeysRequest) -> Response:
+def _get(node: NodeApi, req: KeysRequest) -> Response:
     # Served from this member's store, like etcd; with quorum=true the caller first
     # waited for a read barrier (ReadIndex), which makes the read linearizable.
     body = node.store.get(req.key, req.recursive, req.sorted, node.clock())
     return Response(200, _headers(node, node.store.index), body)
 
 
-def _written(node: KeysNode, req: KeysRequest, event: Event) -> Response:
+def _written(node: NodeApi, req: KeysRequest, event: Event) -> Response:
     created = event.action == "create" or (event.action == "set" and event.prev is None)
     if req.no_value_on_success and req.method != "DELETE":
         body = b'{"action":"%s"}\n' % event.action.encode()
@@ -109,7 +94,7 @@ def _written(node: KeysNode, req: KeysRequest, event: Event) -> Response:
     return Response(201 if created else 200, _headers(node, event.index), body)
 
 
-def _watch(node: KeysNode, req: KeysRequest) -> Response:
+def _watch(node: NodeApi, req: KeysRequest) -> Response:
     """Long poll (v2-spec §2): headers go out at once, the body with the event."""
     stream = _WatchStream(node, req)
     return Response(200, _headers(node, node.store.index), stream=stream)
@@ -125,7 +110,7 @@ class _WatchStream:
 
     __slots__ = ("_node", "_watcher", "_ready", "_done")
 
-    def __init__(self, node: KeysNode, req: KeysRequest) -> None:
+    def __init__(self, node: NodeApi, req: KeysRequest) -> None:
         self._node = node
         self._ready = trio.Event()
         self._done = False

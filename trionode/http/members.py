@@ -7,7 +7,6 @@ change goes through the log (membership/reconfig.py) and is answered once this m
 from __future__ import annotations
 
 import json
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from ..config.errors import ConfigError
@@ -15,33 +14,27 @@ from ..config.values import Url
 from ..gocompat.jsontext import quote
 from ..membership.errors import MemberError
 from . import info
+from .api import NodeApi
 from .message import Request, Response
 
-__all__ = ["handle_members", "MembersNode"]
+__all__ = ["handle_members"]
 
 _PREFIX = "/v2/members"
 
 
-class MembersNode(info.InfoNode, Protocol):
-    async def add_member(self, peer_urls: list[str]) -> info.Member: ...
-
-    async def update_member(self, member_id: int, peer_urls: list[str]) -> None: ...
-
-    async def remove_member(self, member_id: int) -> int: ...
-
-
-async def handle_members(node: MembersNode, request: Request) -> Response:
+async def handle_members(node: NodeApi, request: Request) -> Response:
     sub = request.path[len(_PREFIX):].strip("/")
     try:
         return await _route(node, request, sub)
     except MemberError as exc:
-        headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", node.cluster_id_hex)]
+        headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex)]
         return Response(exc.status, headers, f'{{"message":{quote(exc.message)}}}'.encode())
 
 
-async def _route(node: MembersNode, request: Request, sub: str) -> Response:
+async def _route(node: NodeApi, request: Request, sub: str) -> Response:
     method = request.method
-    headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", node.cluster_id_hex)]
+    cluster_id = node.identity.cluster_id_hex
+    headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", cluster_id)]
     if method in ("GET", "HEAD"):
         if not sub:
             return info.members(node)
@@ -49,19 +42,19 @@ async def _route(node: MembersNode, request: Request, sub: str) -> Response:
             return info.members_leader(node)
         raise MemberError(404, "Not found")
     if method == "POST" and not sub:
-        member = await node.add_member(_peer_urls(request))
+        member = await node.reconfig.add_member(_peer_urls(request))
         return Response(201, headers, (info.member_json(member) + "\n").encode())
     if method in ("DELETE", "PUT") and sub:
         if method == "PUT":
             urls = _peer_urls(request)
         member_id = _member_id(sub)
         if method == "PUT":
-            await node.update_member(member_id, urls)
+            await node.reconfig.update_member(member_id, urls)
         else:
-            await node.remove_member(member_id)
+            await node.reconfig.remove_member(member_id)
         return Response(204, headers[1:], b"")
     return Response(405, [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff"),
-                          ("X-Etcd-Cluster-Id", node.cluster_id_hex)], b"Method Not Allowed\n")
+                          ("X-Etcd-Cluster-Id", cluster_id)], b"Method Not Allowed\n")
 
 
 def _peer_urls(request: Request) -> list[str]:
