@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from trionode.http.api import LEADER, Identity, RaftStatus
 from trionode.membership.clusterconfig import ClusterConfig
-from trionode.membership.members import Action, Member, Membership, change_command
+from trionode.membership.members import ChangeAction, Member, Membership, change_command
 from trionode.store import Event, Store
 from trionode.store.commands import Command
 
@@ -74,15 +74,15 @@ class FakeReconfig:
 
     async def add_member(self, peer_urls: Sequence[str]) -> Member:
         self._call("add", list(peer_urls))
-        return self._api.membership.change(change_command(Action.ADD, self.next_id, peer_urls)).member
+        return self._api.membership.change(change_command(ChangeAction.ADD, self.next_id, peer_urls)).member
 
     async def update_member(self, member_id: int, peer_urls: Sequence[str]) -> None:
         self._call("update", member_id, list(peer_urls))
-        self._api.membership.change(change_command(Action.UPDATE, member_id, peer_urls))
+        self._api.membership.change(change_command(ChangeAction.UPDATE, member_id, peer_urls))
 
     async def remove_member(self, member_id: int) -> int:
         self._call("remove", member_id)
-        self._api.membership.change(change_command(Action.REMOVE, member_id))
+        self._api.membership.change(change_command(ChangeAction.REMOVE, member_id))
         return self.index
 
     def _call(self, *call: object) -> None:

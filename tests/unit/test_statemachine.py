@@ -8,7 +8,7 @@ import pytest
 
 from trionode.gocompat.jsontext import go_float
 from trionode.membership.errors import MemberError
-from trionode.membership.members import Action, Member, Membership, change_command, publish_command
+from trionode.membership.members import ChangeAction, Member, Membership, change_command, publish_command
 from trionode.server.payload import RequestIds, pack, refused, unpack
 from trionode.server.statemachine import StateMachine
 from trionode.server.stats import FollowerStats
@@ -61,28 +61,28 @@ def test_publish_fills_in_client_urls_and_the_machines_key() -> None:
 
 def test_member_changes_are_checked_when_applied() -> None:
     sm = machine()
-    add = change_command(Action.ADD, 3, ["http://127.0.0.1:3"], learner=True)
+    add = change_command(ChangeAction.ADD, 3, ["http://127.0.0.1:3"], learner=True)
     assert sm.apply(pack(1, add)) == (1, [])
     assert sm.membership.get(3) == Member(3, "", ("http://127.0.0.1:3",), (), True)
     assert (sm.membership.voters, sm.membership.learners) == ((1, 2), (3,))
-    assert [c.action for c in sm.take_changes()] == [Action.ADD]
+    assert [c.action for c in sm.take_changes()] == [ChangeAction.ADD]
     for command, status, text in [
         (add, 409, "membership: ID exists"),
-        (change_command(Action.ADD, 4, ["http://127.0.0.1:3"]), 409, "membership: peerURL exists"),
-        (change_command(Action.PROMOTE, 1), 409, "membership: member 1 is already a voting member"),
-        (change_command(Action.DEMOTE, 3), 409, "membership: member 3 is already a standby"),
-        (change_command(Action.REMOVE, 9), 404, "No such member: 9"),
+        (change_command(ChangeAction.ADD, 4, ["http://127.0.0.1:3"]), 409, "membership: peerURL exists"),
+        (change_command(ChangeAction.PROMOTE, 1), 409, "membership: member 1 is already a voting member"),
+        (change_command(ChangeAction.DEMOTE, 3), 409, "membership: member 3 is already a standby"),
+        (change_command(ChangeAction.REMOVE, 9), 404, "No such member: 9"),
     ]:
         _, error = sm.apply(pack(2, command))
         assert isinstance(error, MemberError) and (error.status, error.message) == (status, text)
-    sm.apply(pack(3, change_command(Action.PROMOTE, 3)))
+    sm.apply(pack(3, change_command(ChangeAction.PROMOTE, 3)))
     assert sm.membership.voters == (1, 2, 3)
     sm.apply(pack(4, publish_command(2, "b", ["http://127.0.0.1:9"])))
-    sm.apply(pack(5, change_command(Action.REMOVE, 2)))
+    sm.apply(pack(5, change_command(ChangeAction.REMOVE, 2)))
     assert sm.membership.ids == (1, 3) and sm.store.value_of("/_etcd/machines/b") is None
-    _, error = sm.apply(pack(6, change_command(Action.REMOVE, 2)))
+    _, error = sm.apply(pack(6, change_command(ChangeAction.REMOVE, 2)))
     assert error.status == 410
-    _, error = sm.apply(pack(7, change_command(Action.ADD, 2, ["http://127.0.0.1:22"])))
+    _, error = sm.apply(pack(7, change_command(ChangeAction.ADD, 2, ["http://127.0.0.1:22"])))
     assert error.message == "membership: ID removed"  # a removed id never comes back
     other = machine()
     other.load(sm.dump())
@@ -92,7 +92,7 @@ def test_member_changes_are_checked_when_applied() -> None:
 def test_a_refused_change_fails_its_request_and_changes_nothing() -> None:
     sm = machine()
     index = sm.store.index
-    request_id, error = sm.apply(refused(pack(42, change_command(Action.ADD, 3, ["http://127.0.0.1:3"]))))
+    request_id, error = sm.apply(refused(pack(42, change_command(ChangeAction.ADD, 3, ["http://127.0.0.1:3"]))))
     assert request_id == 42 and isinstance(error, MemberError) and error.status == 500
     assert "try again" in error.message
     assert sm.membership.ids == (1, 2) and sm.store.index == index and not sm.take_changes()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import trio
 
-from ..store import Event, Watcher
+from ..store import Event, EventAction, Watcher
 from ..store.commands import Command, Op
 from ..v2.errors import V2Error
 from .api import NodeApi
@@ -86,7 +86,7 @@ def _get(node: NodeApi, req: KeysRequest) -> Response:
 
 
 def _written(node: NodeApi, req: KeysRequest, event: Event) -> Response:
-    created = event.action == "create" or (event.action == "set" and event.prev is None)
+    created = event.action is EventAction.CREATE or (event.action is EventAction.SET and event.prev is None)
     if req.no_value_on_success and req.method != "DELETE":
         body = b'{"action":"%s"}\n' % event.action.encode()
     else:

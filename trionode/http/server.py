@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import enum
 import math
-import time
 from dataclasses import dataclass
-from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable, NoReturn
 
 import trio
 
 from ..net.sockio import DirectSocket
+from ..telemetry.logger import Logger
 from . import replies
+from .date import DateCache
 from .message import Request, Response
 from .reader import PeerGone, Reject, RequestReader
 from .timeouts import Sweeper
@@ -93,22 +93,6 @@ class _BadResponse(Exception):
     """The app built a response that cannot be framed (a CR or LF in a header)."""
 
 
-class _DateCache:
-    """The Date header line (Go's http.TimeFormat), formatted once per second."""
-
-    __slots__ = ("_second", "_line")
-
-    def __init__(self) -> None:
-        self._second, self._line = -1, ""
-
-    def line(self) -> str:
-        now = int(time.time())
-        if now != self._second:
-            self._second = now
-            self._line = f"Date: {formatdate(now, usegmt=True)}\r\n"
-        return self._line
-
-
 class HttpConnections:
     """Accepted connections served as HTTP, sharing one date cache and one deadline sweeper.
 
@@ -119,9 +103,9 @@ class HttpConnections:
 
     __slots__ = ("_app", "_limits", "_log", "_dates", "_sweeper")
 
-    def __init__(self, app: App, limits: HttpLimits, log: Any) -> None:
+    def __init__(self, app: App, limits: HttpLimits, log: Logger) -> None:
         self._app, self._limits, self._log = app, limits, log
-        self._dates = _DateCache()
+        self._dates = DateCache()
         self._sweeper = Sweeper()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
@@ -133,7 +117,7 @@ class HttpConnections:
 
 
 async def serve_http(
-    listeners: list[trio.SocketListener], app: App, limits: HttpLimits, log: Any,
+    listeners: list[trio.SocketListener], app: App, limits: HttpLimits, log: Logger,
     *, task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve HTTP on `listeners` until cancelled; `task_status.started(listeners)` once listening.
@@ -147,7 +131,7 @@ async def serve_http(
         task_status.started(listeners)
 
 
-async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any) -> None:
+async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Logger) -> None:
     """Serve one connection on its own (tests): with a deadline sweeper of its own."""
     connections = HttpConnections(app, limits, log)
     async with trio.open_nursery() as nursery:
@@ -156,8 +140,8 @@ async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits
         nursery.cancel_scope.cancel()
 
 
-async def _serve(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any,
-                 dates: _DateCache, sweeper: Sweeper, initial: bytes = b"") -> None:
+async def _serve(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Logger,
+                 dates: DateCache, sweeper: Sweeper, initial: bytes = b"") -> None:
     """Serve one connection until it ends; never raises (a bug costs one connection only)."""
     conn = _Connection(stream, app, limits, log, dates, sweeper)
     conn.reader.feed(initial)  # already here: the first request's deadline starts now
@@ -177,8 +161,8 @@ class _Connection:
     __slots__ = ("stream", "app", "limits", "log", "dates", "reader", "keep_alive", "version",
                  "scope", "phase", "sweeper", "deadline_at", "direct")
 
-    def __init__(self, stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Any,
-                 dates: _DateCache, sweeper: Sweeper) -> None:
+    def __init__(self, stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Logger,
+                 dates: DateCache, sweeper: Sweeper) -> None:
         self.stream, self.app, self.limits, self.log, self.dates = stream, app, limits, log, dates
         self.sweeper = sweeper
         self.reader = RequestReader(stream, limits)

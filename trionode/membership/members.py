@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from ..store.commands import Command, Op
 from .errors import MemberError
 
-__all__ = ["Member", "Membership", "Change", "Action", "publish_command", "change_command"]
+__all__ = ["Member", "Membership", "Change", "ChangeAction", "publish_command", "change_command"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Member:
     learner: bool = False
 
 
-class Action(enum.Enum):
+class ChangeAction(enum.Enum):
     ADD = "add"
     REMOVE = "remove"
     PROMOTE = "promote"  # standby -> voter
@@ -45,7 +45,7 @@ class Action(enum.Enum):
 class Change:
     """What one applied MEMBER entry did: the member as it was before (REMOVE) or after."""
 
-    action: Action
+    action: ChangeAction
     member: Member
 
 
@@ -60,12 +60,12 @@ def publish_command(member_id: int, name: str, client_urls: Iterable[str],
     return Command(Op.PUBLISH, f"/{member_id:x}", json.dumps(attributes, separators=(",", ":")))
 
 
-def change_command(action: Action, member_id: int, peer_urls: Iterable[str] = (),
+def change_command(action: ChangeAction, member_id: int, peer_urls: Iterable[str] = (),
                    learner: bool = False) -> Command:
     body: dict[str, object] = {"action": action.value}
-    if action in (Action.ADD, Action.UPDATE):
+    if action in (ChangeAction.ADD, ChangeAction.UPDATE):
         body["peerURLs"] = list(peer_urls)
-    if action is Action.ADD:
+    if action is ChangeAction.ADD:
         body["learner"] = learner
     return Command(Op.MEMBER, f"/{member_id:x}", json.dumps(body, separators=(",", ":")))
 
@@ -111,22 +111,22 @@ class Membership:
         """Apply a MEMBER entry; MemberError (etcd's status and text) if it cannot be done."""
         member_id = int(command.key[1:], 16)
         body = json.loads(command.value)
-        action = Action(body["action"])
-        if action is Action.ADD:
+        action = ChangeAction(body["action"])
+        if action is ChangeAction.ADD:
             return self._add(member_id, tuple(body["peerURLs"]), bool(body.get("learner")))
         member = self.existing(member_id)
-        if action in (Action.REMOVE, Action.DEMOTE) and self.voters == (member_id,):
+        if action in (ChangeAction.REMOVE, ChangeAction.DEMOTE) and self.voters == (member_id,):
             # etcd answers 500 too; a cluster without a voter could never commit again
             raise MemberError(500, f"membership: {member_id:x} is the last voting member")
-        if action is Action.REMOVE:
+        if action is ChangeAction.REMOVE:
             del self._members[member_id]
             self.removed.add(member_id)
-        elif action is Action.UPDATE:
+        elif action is ChangeAction.UPDATE:
             urls = tuple(body["peerURLs"])
             self.check_urls(urls, exclude=member_id)
             member = self._members[member_id] = replace(member, peer_urls=urls)
-        elif member.learner == (action is Action.PROMOTE):
-            self._members[member_id] = member = replace(member, learner=action is Action.DEMOTE)
+        elif member.learner == (action is ChangeAction.PROMOTE):
+            self._members[member_id] = member = replace(member, learner=action is ChangeAction.DEMOTE)
         else:
             state = "a standby" if member.learner else "a voting member"
             raise MemberError(409, f"membership: member {member_id:x} is already {state}")
@@ -139,7 +139,7 @@ class Membership:
             raise MemberError(409, "membership: ID exists")
         self.check_urls(urls, exclude=0)
         member = self._members[member_id] = Member(member_id, "", urls, (), learner)
-        return Change(Action.ADD, member)
+        return Change(ChangeAction.ADD, member)
 
     def existing(self, member_id: int) -> Member:
         """The member, or MemberError 404 (never was one) or 410 (removed)."""

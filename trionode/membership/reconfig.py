@@ -17,7 +17,7 @@ from ..store.commands import Command, Op
 from ..v2 import V2Error
 from .clusterconfig import CONFIG_KEY, ClusterConfig
 from .errors import MemberError
-from .members import Action, Member, Membership, change_command
+from .members import ChangeAction, Member, Membership, change_command
 
 __all__ = ["Proposer", "Reconfig"]
 
@@ -68,25 +68,25 @@ class Reconfig:
         membership.check_urls(peer_urls, exclude=0)
         member_id = added_member_id(peer_urls, self._token, int(time.time()))
         learner = len(membership.voters) >= self.cluster_config().active_size
-        await self._change(change_command(Action.ADD, member_id, peer_urls, learner))
+        await self._change(change_command(ChangeAction.ADD, member_id, peer_urls, learner))
         return self.membership.get(member_id) or Member(member_id, "", tuple(peer_urls), (), learner)
 
     async def update_member(self, member_id: int, peer_urls: Sequence[str]) -> None:
         self.membership.existing(member_id)
         self.membership.check_urls(peer_urls, exclude=member_id)
-        await self._change(change_command(Action.UPDATE, member_id, peer_urls))
+        await self._change(change_command(ChangeAction.UPDATE, member_id, peer_urls))
 
     async def remove_member(self, member_id: int) -> int:
         """Returns the index this member had applied when the removal was (at or after it)."""
         self.membership.existing(member_id)
-        await self._change(change_command(Action.REMOVE, member_id))
+        await self._change(change_command(ChangeAction.REMOVE, member_id))
         return self._replica.applied
 
     async def promote(self, member_id: int) -> None:
-        await self._change(change_command(Action.PROMOTE, member_id))
+        await self._change(change_command(ChangeAction.PROMOTE, member_id))
 
     async def demote(self, member_id: int) -> None:
-        await self._change(change_command(Action.DEMOTE, member_id))
+        await self._change(change_command(ChangeAction.DEMOTE, member_id))
 
     async def _change(self, command: Command) -> None:
         try:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import trio
 
 from ..membership import Membership
-from ..membership.members import Action, Change
+from ..membership.members import ChangeAction, Change
 from ..raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot, SoftState, Status
 from ..storage import Storage
 from ..store import Event, Store
@@ -261,7 +261,7 @@ class Replica:
         self.applied, self.applied_term = index, term
         changes = self._machine.take_changes()
         if changes:
-            self._snapshot_now = self._snapshot_now or any(c.action is Action.ADD for c in changes)
+            self._snapshot_now = self._snapshot_now or any(c.action is ChangeAction.ADD for c in changes)
             self._membership_changed(changes, index)
         if outcome is not None:
             self._requests.resolve(*outcome)

@@ -20,7 +20,7 @@ from urllib.parse import quote_plus
 
 from ..membership.clusterconfig import CONFIG_KEY
 from ..membership.errors import MemberError
-from ..membership.members import Action, Change, Member, Membership
+from ..membership.members import ChangeAction, Change, Member, Membership
 from ..store import Event, Store
 from ..store.commands import Command, Op
 from ..v2.errors import V2Error
@@ -81,9 +81,9 @@ class StateMachine:
     def _change(self, command: Command) -> None:
         change = self.membership.change(command)
         self._changes.append(change)
-        if change.action is Action.REMOVE:
+        if change.action is ChangeAction.REMOVE:
             self._forget(change.member)
-        elif change.action is Action.UPDATE and change.member.name:
+        elif change.action is ChangeAction.UPDATE and change.member.name:
             self.store.apply(Command(Op.SET, f"{MACHINES_DIR}/{change.member.name}",
                                      machine_value(change.member)))
 
