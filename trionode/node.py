@@ -3,7 +3,8 @@
 The root nursery owns the Raft Ready loop and its ticker, the peer listener (binary
 protocol and the peer-port HTTP API) and senders, the TTL ticker, the leader's membership
 look (membership/standbys.py), the removal watch (membership/tracker.py), the HTTP front
-end and the signal watcher. Any task failing takes the whole node down. SIGTERM or SIGINT first hands leadership to a follower (Raft thesis
+end and the signal watcher (docs/architecture.md draws the tree). Any task failing takes
+the whole node down. SIGTERM or SIGINT first hands leadership to a follower (Raft thesis
 §3.10) so the cluster does not wait out an election timeout, then cancels the tree: open
 long polls close, an fsync in flight finishes, the log is closed. A member that applies
 its own removal stops the same way.

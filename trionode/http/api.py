@@ -32,7 +32,7 @@ from ..membership.members import Member, Membership
 from ..store import Event, Store
 from ..store.commands import Command
 
-__all__ = ["CANDIDATE", "FOLLOWER", "LEADER", "PRE_CANDIDATE", "FollowerStats", "Identity", "MemberChanges",
+__all__ = ["CANDIDATE", "FOLLOWER", "LEADER", "PRE_CANDIDATE", "FollowerView", "Identity", "MemberChanges",
            "NodeApi", "RaftStatus", "StatsView"]
 
 #: Raft's roles under etcd's names, as /v2/stats/self reports them (RaftStatus.state). The
@@ -63,7 +63,7 @@ class RaftStatus(NamedTuple):
     leader_id: int  # 0 = none known
 
 
-class FollowerStats(Protocol):
+class FollowerView(Protocol):
     """One follower's round trips as the leader measured them."""
 
     def to_json(self) -> str: ...
@@ -88,7 +88,7 @@ class StatsView(Protocol):
         trio's clock; 0 = none."""
         ...
 
-    def follower_stats(self, peers: Iterable[int]) -> Mapping[int, FollowerStats]: ...
+    def follower_stats(self, peers: Iterable[int]) -> Mapping[int, FollowerView]: ...
 
 
 class MemberChanges(Protocol):
