@@ -6,7 +6,6 @@ The pure pieces of the generator (reply parser, histogram) are checked directly.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +67,7 @@ def test_every_workload_against_trionode(tmp_path: Path) -> None:
 
 
 @pytest.mark.system
-@pytest.mark.skipif(shutil.which("etcd") is None, reason="etcd is not installed")
+@pytest.mark.requires_tool("etcd", "bench alternates rounds of trionode and etcd 3.4")
 def test_alternating_rounds_with_etcd(tmp_path: Path) -> None:
     result = run_bench(tmp_path, "--nodes", "1", "--workloads", "read,watch-100",
                        "--connections", "4", "--keys", "0")

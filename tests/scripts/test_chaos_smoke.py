@@ -14,21 +14,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from requirements import require
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "chaos"
 
 pytestmark = [
     pytest.mark.system,
-    pytest.mark.skipif(os.geteuid() != 0, reason="scripts/chaos needs root"),
-    pytest.mark.skipif(not (shutil.which("ip") and shutil.which("iptables")),
-                       reason="scripts/chaos needs ip and iptables"),
+    pytest.mark.requires_tool("ip", "scripts/chaos runs the cluster in its own network namespace"),
+    pytest.mark.requires_tool("iptables", "scripts/chaos partitions nodes with iptables"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _root() -> None:
+    require(os.geteuid() == 0, "scripts/chaos needs root (a network namespace, iptables rules)")
 
 FAST = ["--nodes", "3", "--seed", "1", "--quiet", "0.7,1", "--fault", "1.5,2.5",
         "--clients", "6", "--rate", "150", "--converge-timeout", "15", "--check-timeout", "10"]

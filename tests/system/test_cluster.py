@@ -231,7 +231,7 @@ def test_all_members_killed_during_writes_lose_no_acknowledged_write(nodes):
     assert not cluster.error_lines(), cluster.error_lines()
 
 
-@pytest.mark.skipif(ETCDCTL is None, reason="etcdctl is not installed")
+@pytest.mark.requires_tool("etcdctl", "the real etcdctl is run against every member")
 def test_etcdctl_v2_works_against_every_member(nodes):
     cluster = Cluster(nodes).start()
     leader = cluster.leader()

@@ -20,7 +20,7 @@ from .conftest import READY_TIMEOUT, Node, Nodes, free_port
 
 pytestmark = pytest.mark.system
 LOG = structlog.get_logger()
-needs_etcd = pytest.mark.skipif(shutil.which("etcd") is None, reason="etcd 3.4 not installed")
+needs_etcd = pytest.mark.requires_tool("etcd", "etcd 3.4 takes part in the discovery")
 
 
 def new_token(service: Node, size: int) -> str:

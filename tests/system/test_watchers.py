@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
+from requirements import missing
 
 pytestmark = pytest.mark.system
 
@@ -106,10 +107,10 @@ def fd_limit() -> Iterator[None]:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError) as exc:
-            pytest.skip(f"cannot raise RLIMIT_NOFILE to {need} (soft {soft}, hard {hard}): {exc}")
+            missing(f"cannot raise RLIMIT_NOFILE to {need} (soft {soft}, hard {hard}): {exc}")
         if target < need:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-            pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {need} sockets needed")
+            missing(f"RLIMIT_NOFILE hard limit {hard} < {need} sockets needed")
     try:
         yield
     finally:
