@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from requirements import require_tool
 
 TARGET_ENV = "TRIONODE_COMPAT_TARGET"
 FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
@@ -120,8 +121,8 @@ def target_kind() -> str:
 
 def server_pair(ref_name: str, tgt_name: str):
     """Generator fixture body: yields (reference, target); always stops both by PID."""
-    if shutil.which("etcd") is None:
-        pytest.skip("compat suite needs a real etcd 3.4 on PATH (apt-get install etcd-server)")
+    require_tool("etcd", "the compat suite compares with a real etcd 3.4 "
+                         "(apt-get install etcd-server)")
     kind = target_kind()
     started = []
     try:
@@ -138,6 +139,35 @@ def server_pair(ref_name: str, tgt_name: str):
     finally:
         for server in started:
             server.stop()
+
+
+def watchers(port: int) -> int:
+    """How many watchers the server holds (/v2/stats/store "watchers", etcd's and ours)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/stats/store", timeout=2) as r:
+        return int(json.load(r)["watchers"])
+
+
+def wait_until(check, timeout: float) -> bool:
+    """Poll check() until it holds (True) or `timeout` seconds have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def wait_for_watcher(port: int, base: int, ended, timeout: float = 5.0) -> bool:
+    """Until the server holds more than `base` watchers or ended() (the watching client gave
+    up, or was answered without waiting). A watcher of an earlier run that goes away
+    meanwhile lowers the base, so that it cannot hide the new one."""
+    low = [base]
+
+    def registered() -> bool:
+        now = watchers(port)
+        low[0] = min(low[0], now)
+        return now > low[0] or ended()
+    return wait_until(registered, timeout)
 
 
 # ---------------------------------------------------------------- raw HTTP

@@ -16,6 +16,9 @@ import time
 
 from .harness import FORM, Response, Server, build_request, exchange
 
+#: longest wait for a watch's response headers (the server registered the watcher by then)
+WATCH_READY_S = 5.0
+
 # ---------------------------------------------------------------- steps
 
 @dataclasses.dataclass(frozen=True)
@@ -126,8 +129,13 @@ def run_sequence(server: Server, steps, prefix: str) -> list:
                 ready = threading.Event()
                 fut = pool.submit(exchange, server.port, raw, timeout=step.timeout,
                                   stop_after_lines=step.lines, on_headers=ready)
-                ready.wait(2.0)
-                time.sleep(0.05)        # let the server finish registering the watcher
+                # Later steps write; the watcher must be registered by then. Both servers
+                # register it before the response headers go out (etcd's handleKeyWatch
+                # writes them after store.Watch; trionode's _WatchStream registers when made),
+                # so headers back, or the whole reply (history, error), is the condition.
+                if not ready.wait(WATCH_READY_S):
+                    raise AssertionError(f"{server.label} {server.kind}: watch {step.name!r} "
+                                         f"sent no headers within {WATCH_READY_S}s")
                 pending[step.name] = (fut, len(results))
                 results.append(None)
             elif isinstance(step, Collect):

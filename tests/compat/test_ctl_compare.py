@@ -11,7 +11,8 @@ reference etcd 3.4 when installed.
 Documented superset: with `-o extended` trionodectl also prints Etcd-Index, Raft-Index
 and Raft-Term after `Index:`; they are checked (Etcd-Index == Index) and then dropped.
 Help and usage errors are compared by exit code only. Cases that never reach a server
-(unreachable endpoints, usage errors) run in the trionode parametrization only.
+(unreachable endpoints, usage errors, 1ns timeouts) run in the trionode parametrization
+only, with {url} a port that accepts connections and never answers.
 
 TRIONODE_CTL_UNDER_TEST=etcdctl swaps trionodectl for etcdctl itself: every case must then
 pass, which proves the harness (no flaky normalization, no ordering races).
@@ -26,8 +27,10 @@ from __future__ import annotations
 import concurrent.futures
 import difflib
 import shutil
+import socket
 
 import pytest
+from requirements import missing, require_tool
 
 from . import harness
 from .ctlcases import CASES
@@ -41,17 +44,22 @@ SERVERS = ("trionode", "etcd")
 class Runner:
     """The selected cases on one server, both tools, one run at a time, in the background."""
 
-    def __init__(self, server: harness.Server, names: list[str], dut: Tool, dead: str):
-        self.server, self.dut, self.dead = server, dut, dead
+    def __init__(self, server: harness.Server, names: list[str], dut: Tool, dead: str,
+                 silent: str):
+        self.server, self.dut, self.dead, self.silent = server, dut, dead, silent
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         by_name = {k.name: k for k in CASES}
         self.futures = {n: self.pool.submit(self._both, by_name[n]) for n in names}
 
-    def where(self, tool: Tool, label: str, name: str) -> Where:
-        return Where(self.server.url, tool, f"/ctl-{label}-{name}", self.dead)
+    def where(self, tool: Tool, label: str, case) -> Where:
+        # An offline case must not reach a server, so it gets one that never answers: even a
+        # tool that does connect (etcdctl with a 1ns timeout on a busy machine sometimes
+        # does) can then only time out, as the other run did.
+        url = self.silent if case.offline else self.server.url
+        return Where(url, tool, f"/ctl-{label}-{case.name}", self.dead)
 
     def _both(self, case):
-        ref, dut = self.where(ETCDCTL, "ref", case.name), self.where(self.dut, "dut", case.name)
+        ref, dut = self.where(ETCDCTL, "ref", case), self.where(self.dut, "dut", case)
         return (ref, run_case(case.steps, ref)), (dut, run_case(case.steps, dut))
 
     def result(self, name: str):
@@ -76,7 +84,8 @@ def _selected(request) -> dict[str, list[str]]:
 def _start(kind: str):
     """A server for one parametrization, or the reason there is none."""
     if kind == "etcd" and shutil.which("etcd") is None:
-        return "no etcd 3.4 on PATH: the reference-etcd parametrization is skipped"
+        return ("etcd is not on PATH: the reference-etcd parametrization needs etcd 3.4 "
+                "(apt-get install etcd-server)")
     real = harness.target_kind() if kind == "trionode" else "etcd"
     try:
         return harness.start_server(f"ctl-{kind}", real, f"ctl{kind}")
@@ -86,15 +95,18 @@ def _start(kind: str):
 
 @pytest.fixture(scope="module")
 def runners(request):
-    if shutil.which("etcdctl") is None:
-        pytest.skip("etcdctl not on PATH (apt-get install etcd-client)")
+    require_tool("etcdctl", "trionodectl is compared with the real etcdctl "
+                            "(apt-get install etcd-client)")
     wanted, dut = _selected(request), tool_under_test()
     dead = f"http://127.0.0.1:{harness.free_port()}"
     kinds = [k for k in SERVERS if wanted[k]]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         started = dict(zip(kinds, pool.map(_start, kinds)))
-    found = {k: Runner(s, wanted[k], dut, dead) if isinstance(s, harness.Server) else s
-             for k, s in started.items()}
+    # listens (the kernel completes connections) but never accepts: nothing ever answers
+    silent = socket.create_server(("127.0.0.1", 0))
+    silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    found = {k: Runner(s, wanted[k], dut, dead, silent_url)
+             if isinstance(s, harness.Server) else s for k, s in started.items()}
     try:
         yield found
     finally:
@@ -102,6 +114,7 @@ def runners(request):
             if isinstance(thing, Runner):
                 thing.close()
                 thing.server.stop()
+        silent.close()
 
 
 def _indent(text: str) -> str:
@@ -124,7 +137,7 @@ def test_same_output(server, case, runners):
         pytest.skip("never reaches a server: the trionode parametrization covers it")
     runner = runners.get(server)
     if isinstance(runner, str):
-        pytest.skip(runner)
+        missing(runner)
     if isinstance(runner, Exception):
         pytest.fail(f"the {server} server could not start:\n{runner}", pytrace=False)
     (where_ref, ref), (where_dut, dut) = runner.result(case.name)

@@ -24,13 +24,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
-import shutil
 from pathlib import Path
 
 import pytest
+from requirements import require_tool
 
 from . import harness
-from .ctlrun import Ctl, Put, Where, put, run_ctl, tool_under_test
+from .ctlrun import UNDER_TEST_ENV, Ctl, Put, Where, put, run_ctl, tool_under_test
 from .test_etcdctl import SETUP
 
 pytestmark = pytest.mark.compat
@@ -141,8 +141,8 @@ SHOWN = parse_tutorial(EXCERPT.read_text())
 def node():
     """A fresh node with the tutorial's data, and the tool that replays the session."""
     tool = tool_under_test()
-    if tool.argv[0] == "etcdctl" and shutil.which("etcdctl") is None:
-        pytest.skip("etcdctl not on PATH")
+    if tool.argv[0] == "etcdctl":
+        require_tool("etcdctl", f"{UNDER_TEST_ENV}=etcdctl replays the tutorial with etcdctl")
     try:
         server = harness.start_server("ctl-tutorial", harness.target_kind(), NODE_NAME)
     except RuntimeError as exc:

@@ -15,12 +15,12 @@ import concurrent.futures
 import dataclasses
 import os
 import re
-import shutil
 import subprocess
 import time
 import urllib.parse
 
 import pytest
+from requirements import require_tool
 
 from . import harness
 from .normalize import Normalizer
@@ -136,10 +136,14 @@ def _run(argv, timeout=10.0) -> Outcome:
 
 def _run_background(server, step: Step) -> Outcome:
     """Start a watch, fire it with a write, collect what the watch printed."""
+    base = harness.watchers(server.port)
     proc = subprocess.Popen(_ctl_argv(server, step.argv), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env())
     try:
-        time.sleep(0.8)                 # etcdctl syncs with /v2/members, then watches
+        # etcdctl syncs with /v2/members, then watches: fire once the server holds the watch
+        if not harness.wait_for_watcher(server.port, base, lambda: proc.poll() is not None):
+            raise AssertionError(f"{server.label} {server.kind}: etcdctl {' '.join(step.argv)} "
+                                 f"registered no watcher within 5s")
         trigger = _run(_ctl_argv(server, step.trigger))
         if step.until_line:
             out = proc.stdout.readline()        # first event's command output
@@ -198,8 +202,8 @@ def normalize(norm: Normalizer, out: Outcome, step: Step) -> tuple[str, list[int
 
 @pytest.fixture(scope="module")
 def tutorial():
-    if shutil.which("etcdctl") is None:
-        pytest.skip("etcdctl not on PATH")
+    require_tool("etcdctl", "the tutorial is replayed with the real etcdctl "
+                            "(apt-get install etcd-client)")
     for pair in harness.server_pair("ref-tut", TARGET_NAME):
         for server in pair:
             for key, value in SETUP:
@@ -215,8 +219,8 @@ def tutorial():
 @pytest.mark.parametrize("step", STEPS, ids=[s.id for s in STEPS])
 def test_tutorial_step(step, tutorial):
     (ref, tgt), (nref, ntgt) = tutorial
-    if step.curl and shutil.which("curl") is None:
-        pytest.skip("curl not on PATH")
+    if step.curl:
+        require_tool("curl", "the tutorial's HTTP/JSON section is replayed with curl")
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         a, b = pool.submit(run_step, ref, step), pool.submit(run_step, tgt, step)
         a, b = a.result(), b.result()
