@@ -33,6 +33,16 @@ def always(reply):
     return lambda seen: reply
 
 
+async def server_closed(client, server):
+    """The one pooled connection to `server`, once the server's close of it reached us (its
+    socket reads EOF): what a fixed sleep after a hangup reply would only hope for."""
+    [conn] = client._pool._idle[("127.0.0.1", server.port)]
+    with trio.fail_after(5):
+        await trio.lowlevel.wait_readable(conn._stream.socket)
+    assert conn.dropped()
+    return conn
+
+
 async def test_keep_alive_connections_are_reused(fake_server):
     server = await fake_server(always(keys_reply(NODE)))
     async with Client([server.url]) as client:
@@ -81,7 +91,7 @@ async def test_a_pooled_connection_the_server_closed_is_not_used(fake_server):
     server = await fake_server(always(replace(keys_reply(NODE), hangup=True)))
     async with Client([server.url]) as client:
         await client.get("/k")
-        await trio.sleep(0.05)
+        await server_closed(client, server)
         await client.set("/k", "v")
     assert [(s.conn, s.method) for s in server.seen] == [(1, "GET"), (2, "PUT")]
 
@@ -91,8 +101,7 @@ async def test_a_get_on_a_connection_that_died_unnoticed_is_sent_again(fake_serv
     seen: list[RequestInfo] = []
     async with Client([server.url], on_request=seen.append) as client:
         await client.get("/k")
-        await trio.sleep(0.05)
-        [conn] = client._pool._idle[("127.0.0.1", server.port)]
+        conn = await server_closed(client, server)
         conn.dropped = lambda: False       # the close raced with our pick
         assert (await client.get("/k")).node.value == "v"
     assert [s.conn for s in server.seen] == [1, 2]

@@ -90,7 +90,9 @@ async def test_removing_a_peer_stops_its_sender() -> None:
         a.transport.set_peers({})
         await until(lambda: a.transport.stats == {})  # gone after leave_grace
         reported = len(a.unreachable)
-        await trio.sleep(0.2)  # several backoff periods (FAST): no further attempt
+        # The sender's task has ended (the transport's nursery holds no task any more): so
+        # no further attempt can come, however long one waits.
+        await until(lambda: not a.transport._nursery.child_tasks, what="the sender to stop")
         assert len(a.unreachable) == reported
         a.transport.set_peers({3: ("127.0.0.1", 1)})
         a.transport.send([heartbeat(1, 3)])

@@ -198,24 +198,34 @@ def test_start_error_text():
 
 
 def test_exec_watch_runs_commands_concurrently(fake, tmp_path, monkeypatch):
-    out = tmp_path / "out"
+    """The slow command waits for a gate the test opens only after exec-watch returned, so
+    exec-watch returning with the slow line unwritten proves it did not wait for its
+    commands (no clock involved). Were it to wait, the slow command's own bounded wait (10 s)
+    would run out first and its line would already be there."""
+    out, gate = tmp_path / "out", tmp_path / "gate"
     monkeypatch.setenv("OUT", str(out))
-    script = ('if [ "$ETCD_WATCH_VALUE" = slow ]; then sleep 1; fi; '
+    monkeypatch.setenv("GATE", str(gate))
+    script = ('if [ "$ETCD_WATCH_VALUE" = slow ]; then i=0; '
+              'while [ ! -e "$GATE" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; fi; '
               'echo "$ETCD_WATCH_ACTION $ETCD_WATCH_KEY $ETCD_WATCH_VALUE '
               '$ETCD_WATCH_MODIFIED_INDEX" >> "$OUT"')
     fake.events = [event("set", "/w/a", "slow", 5), event("set", "/w/d", None, 6, dir=True),
                    event("set", "/w/b", "fast", 7), KeyNotFound(100, "Key not found", "/w", 8)]
-    started = time.monotonic()
     result = run("exec-watch", "-r", "/w", "--", "sh", "-c", script)
-    assert time.monotonic() - started < 0.9          # did not wait for the slow one
     assert result == ("", "Ignored dir /w/d change\nError:  100: Key not found (/w) [8]\n", 4)
     def written() -> str:          # the children outlive the command, as with etcdctl
         return out.read_text() if out.exists() else ""
 
-    deadline = time.monotonic() + 5
-    while written().count("\n") < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert written() == "set /w/b fast 7\nset /w/a slow 5\n"
+    def until(lines: int) -> str:
+        deadline = time.monotonic() + 5
+        while written().count("\n") < lines and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return written()
+
+    assert "slow" not in written()                  # returned without waiting for it
+    assert until(1) == "set /w/b fast 7\n"         # ran while the slow one was held
+    gate.touch()
+    assert until(2) == "set /w/b fast 7\nset /w/a slow 5\n"
 
 
 def test_exec_watch_command_that_cannot_start(fake):

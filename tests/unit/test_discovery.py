@@ -251,7 +251,7 @@ def test_registration_is_etcds_urlsmap_text() -> None:
 
 
 async def test_a_waiting_member_sees_later_registrations_through_the_service(server) -> None:
-    _, base = server
+    node, base = server
     url = await new_token(base, 2)
     results: list = []
 
@@ -260,6 +260,10 @@ async def test_a_waiting_member_sees_later_registrations_through_the_service(ser
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(first)
-        await trio.sleep(0.1)  # "a" is registered and watching by now
+        # "b" must register while "a" waits: "a" watches the token only after registering
+        # (its own registration's wait is answered from history, never registered).
+        with trio.fail_after(5):
+            while node.store.stats.watchers == 0:
+                await trio.sleep(0.005)
         second = await discover(url, "b", [peer(2)], LOG, member_id=2, **FAST)
     assert results == [second] == [(("a", peer(1)), ("b", peer(2)))]
