@@ -12,7 +12,13 @@ import pytest
 import trio
 
 from trionode.membership import tracker as tracker_module
-from trionode.membership.members import Action, Change, Member, Membership, change_command
+from trionode.membership.members import (
+    Change,
+    ChangeAction,
+    Member,
+    Membership,
+    change_command,
+)
 from trionode.membership.tracker import MembershipTracker, peer_addresses
 
 ME, B, C = 0xA1, 0xB2, 0xC3
@@ -62,7 +68,7 @@ def membership() -> Membership:
     ])
 
 
-def change(members: Membership, action: Action, member_id: int, *urls: str) -> list[Change]:
+def change(members: Membership, action: ChangeAction, member_id: int, *urls: str) -> list[Change]:
     return [members.change(change_command(action, member_id, urls))]
 
 
@@ -78,11 +84,11 @@ def test_the_address_book_follows_every_change() -> None:
     members = membership()
     t.changed(members, (), 0)
     assert book.calls == [{B: ("10.0.0.2", 2380), C: ("10.0.0.3", 2381)}]  # the first URL; never me
-    added = change(members, Action.ADD, 0xD4, "http://10.0.0.4:2380")
+    added = change(members, ChangeAction.ADD, 0xD4, "http://10.0.0.4:2380")
     t.changed(members, added, 7)
     assert book.calls[-1] == {B: ("10.0.0.2", 2380), C: ("10.0.0.3", 2381), 0xD4: ("10.0.0.4", 2380)}
-    t.changed(members, change(members, Action.UPDATE, B, "http://10.0.0.9:2380"), 8)
-    t.changed(members, change(members, Action.REMOVE, C), 9)
+    t.changed(members, change(members, ChangeAction.UPDATE, B, "http://10.0.0.9:2380"), 8)
+    t.changed(members, change(members, ChangeAction.REMOVE, C), 9)
     assert book.calls[-1] == {B: ("10.0.0.9", 2380), 0xD4: ("10.0.0.4", 2380)}
     assert [(e, kw) for _, e, kw in log.lines] == [
         ("membership_changed", {"action": "add", "member": "d4", "index": 7}),
@@ -104,10 +110,10 @@ def test_applying_its_own_removal_sets_removed_once() -> None:
     t, book, log = tracker()
     members = membership()
     t.changed(members, (), 0)
-    t.changed(members, change(members, Action.REMOVE, ME), 12)
+    t.changed(members, change(members, ChangeAction.REMOVE, ME), 12)
     assert t.removed.is_set()
     assert book.calls[-1] == {B: ("10.0.0.2", 2380), C: ("10.0.0.3", 2381)}
-    t.changed(members, change(members, Action.REMOVE, C), 13)  # applied before it stopped
+    t.changed(members, change(members, ChangeAction.REMOVE, C), 13)  # applied before it stopped
     assert log.events().count("member_removed") == 1
 
 
@@ -144,7 +150,7 @@ async def test_a_removed_follower_stops_after_two_heartbeats(autojump_clock: tri
 
     async def remove_at_5() -> None:
         await trio.sleep(5)
-        t.changed(members, change(members, Action.REMOVE, ME), 3)
+        t.changed(members, change(members, ChangeAction.REMOVE, ME), 3)
 
     assert await run_until_stopped(t, Replica(leader_id=B), remove_at_5) == pytest.approx(start + 5.2)
     assert ("info", "stopping", {"reason": "removed from the cluster"}) in log.lines
@@ -158,7 +164,7 @@ async def test_a_removed_leader_waits_for_its_hand_over(autojump_clock: trio.tes
 
     async def remove_then_step_down() -> None:
         await trio.sleep(1)
-        t.changed(members, change(members, Action.REMOVE, ME), 3)
+        t.changed(members, change(members, ChangeAction.REMOVE, ME), 3)
         await trio.sleep(0.5)
         replica.step_down(B)  # TIMEOUT_NOW reached B, which won
 
@@ -171,7 +177,7 @@ async def test_a_removed_leader_that_never_steps_down_stops_anyway(autojump_cloc
     start = trio.current_time()
 
     async def remove() -> None:
-        t.changed(members, change(members, Action.REMOVE, ME), 3)
+        t.changed(members, change(members, ChangeAction.REMOVE, ME), 3)
 
     # two election timeouts for the hand-over, then two heartbeats for the last answers
     assert await run_until_stopped(t, Replica(is_leader=True, leader_id=ME), remove) == pytest.approx(start + 2.2)
@@ -229,7 +235,7 @@ async def test_it_stops_asking_once_it_applied_its_removal(monkeypatch: pytest.M
     monkeypatch.setattr(tracker_module, "removed_by_peers", peers)
     t, _, _ = tracker()
     members = membership()
-    t.changed(members, change(members, Action.REMOVE, ME), 5)
+    t.changed(members, change(members, ChangeAction.REMOVE, ME), 5)
     with trio.fail_after(1):
         await t.ask_if_removed(Replica(), 10)
     assert peers.asked == []
