@@ -3,11 +3,10 @@ discovery handlers on a loopback HTTP server (no Raft: propose applies at once).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import structlog
 import trio
+from fake_api import FakeApi
 
 from trionode.config.errors import ConfigError
 from trionode.http.discovery_service import handle_discovery, is_discovery_path
@@ -26,35 +25,16 @@ from trionode.membership.discovery import (
     discover,
     registration,
 )
-from trionode.store import Store
 from trionode.store.commands import Command, Op
 
 LOG = structlog.get_logger()
 FAST = {"retries": 2, "backoff_s": 0.001}
 
 
-class FakeNode:
-    """What handle_keys needs, with propose applying straight to the store."""
-
-    def __init__(self) -> None:
-        self.store = Store()
-        self.raft_index = self.raft_term = 1
-        self.cluster_id_hex = "cafe"
-
-    def clock(self) -> int:
-        return time.time_ns()
-
-    async def propose(self, command: Command):
-        return self.store.apply(command)
-
-    async def read_barrier(self) -> None:
-        pass
-
-
 class App:
     """The routes the lead wires into ClientApp: keys, then the discovery service."""
 
-    def __init__(self, node: FakeNode) -> None:
+    def __init__(self, node: FakeApi) -> None:
         self.node = node
 
     async def __call__(self, request: Request) -> Response:
@@ -67,7 +47,7 @@ class App:
 
 @pytest.fixture
 async def server(nursery: trio.Nursery):
-    node = FakeNode()
+    node = FakeApi()  # propose applies at once
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
     await nursery.start(serve_http, listeners, App(node), HttpLimits(), LOG)
     port = listeners[0].socket.getsockname()[1]
