@@ -49,7 +49,7 @@ from .store.commands import Command, Op
 from .telemetry.logger import Logger
 from .v2.errors import V2Error
 
-__all__ = ["serve", "Node"]
+__all__ = ["serve", "HttpView"]
 
 #: How often the leader looks for due TTLs; etcd's leader sweeps every 500 ms.
 SYNC_INTERVAL = 0.5
@@ -59,7 +59,7 @@ _STATE_NAMES = {Role.LEADER: api.LEADER, Role.FOLLOWER: api.FOLLOWER,
                 Role.CANDIDATE: api.CANDIDATE, Role.PRE_CANDIDATE: api.PRE_CANDIDATE}
 
 
-class Node:
+class HttpView:
     """The one implementation of http/api.py NodeApi: what the HTTP handlers of both ports
     read and ask of this member. Identity, stats and reconfig are fixed at start; the store,
     the membership and Raft's view are read from the replica at each call (installing a
@@ -164,7 +164,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
                         ClusterConfig(config.active_size, config.remove_delay_s, config.sync_interval_s))
     identity = Identity(config.name, member_id, f"{cluster_id:x}",
                         tuple(str(u) for u in config.advertise_client_urls), time.time_ns())
-    node = Node(identity, replica, stats, reconfig)
+    node = HttpView(identity, replica, stats, reconfig)
     limits = _http_limits(config)
     peer_http = HttpConnections(PeerApp(node), limits, log)  # the peer port's HTTP side
     election_timeout = config.election_timeout_ms / 1000
@@ -226,7 +226,7 @@ async def _hand_over_leadership(replica: Replica, inbox: Inbox, log: Logger) -> 
         await replica.role_changed.wait()
 
 
-async def _publish(node: Node, log: Logger) -> None:
+async def _publish(node: HttpView, log: Logger) -> None:
     """Make this member's name and client URLs known to the cluster (retried until applied)."""
     me = node.identity
     command = publish_command(me.member_id, me.name, me.client_urls, node.reconfig.default_config.to_json())
@@ -239,7 +239,7 @@ async def _publish(node: Node, log: Logger) -> None:
             await trio.sleep(0.5)  # no leader yet, or it timed out: try again
 
 
-async def _expiry_ticker(node: Node, replica: Replica) -> None:
+async def _expiry_ticker(node: HttpView, replica: Replica) -> None:
     """The leader proposes Sync(now) whenever a TTL is due (STYLE principle 3: expiry is a
     logged operation; a member cut off from the leader expires nothing on its own)."""
     while True:

@@ -138,7 +138,7 @@ async def test_put_get_then_restart_in_process(tmp_path: Path) -> None:
 
 
 async def test_the_node_api_seen_over_the_wire(tmp_path: Path) -> None:
-    """What node.Node answers reaches each endpoint: identity, Raft's view, the stats, the
+    """What node.HttpView answers reaches each endpoint: identity, Raft's view, the stats, the
     membership, on the client port and the peer port."""
     async with Running(node_config(tmp_path / "n1")) as node:
         status, headers, body = await http(node.client_url, "PUT", "/v2/keys/a?value=1")
