@@ -85,8 +85,7 @@ class HttpView:
 
     def raft_status(self) -> RaftStatus:
         replica = self._replica
-        core = replica.core
-        return RaftStatus(replica.applied, core.term, _STATE_NAMES[core.role], core.lead)
+        return RaftStatus(replica.applied, replica.term, _STATE_NAMES[replica.role], replica.leader_id)
 
     async def propose(self, command: Command) -> list[Event]:
         return await self._replica.propose(command)

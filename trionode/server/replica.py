@@ -85,7 +85,7 @@ class Replica:
     def __init__(self, core: RaftCore, storage: Storage, machine: Applier, *, inbox: Inbox,
                  transport: Transport, stats: StatsSink, members: MembershipSink, log: Logger,
                  settings: ReplicaSettings, snapshot_index: int) -> None:
-        self.core = core
+        self._core = core
         self.member_id = settings.member_id
         self.applied = self.snapshot_index = snapshot_index
         self.applied_term = 0
@@ -113,14 +113,22 @@ class Replica:
 
     @property
     def is_leader(self) -> bool:
-        return self.core.role is Role.LEADER
+        return self._core.role is Role.LEADER
 
     @property
     def leader_id(self) -> int:
-        return self.core.lead
+        return self._core.lead
+
+    @property
+    def term(self) -> int:
+        return self._core.term
+
+    @property
+    def role(self) -> Role:
+        return self._core.role
 
     def status(self) -> Status:
-        return self.core.status
+        return self._core.status
 
     # --- what requests call
 
@@ -162,8 +170,8 @@ class Replica:
         while True:
             await self._inbox.wait()
             self._feed(self._inbox.take())
-            while self.core.has_ready():
-                await self._turn(self.core.ready())
+            while self._core.has_ready():
+                await self._turn(self._core.ready())
                 if self._snapshot_now:
                     # A member was added: snapshot before the core steps its first answer, so
                     # its empty log is behind our first index and it is sent the snapshot
@@ -175,7 +183,7 @@ class Replica:
 
     def _feed(self, batch: Batch) -> None:
         """Step everything that arrived since the last Ready into the core."""
-        core = self.core
+        core = self._core
         for _ in range(batch.ticks):
             core.tick()
         for message in batch.messages:
@@ -211,7 +219,7 @@ class Replica:
             self._install(ready.snapshot)
             self._apply_committed(ready)
         self._after(ready)
-        self.core.advance(ready)
+        self._core.advance(ready)
 
     def _send(self, messages: Sequence[Message]) -> None:
         self._stats.sent(messages, trio.current_time())
@@ -234,7 +242,7 @@ class Replica:
             self._stats.role_changed(soft, time.time_ns())
             self.role_changed.set()
             self.role_changed = trio.Event()
-            self._log.info("raft.role", role=soft.role.name, leader=f"{soft.leader:x}", term=self.core.term)
+            self._log.info("raft.role", role=soft.role.name, leader=f"{soft.leader:x}", term=self._core.term)
 
     def _persist(self, ready: Ready) -> None:
         if ready.snapshot is not None:
@@ -253,7 +261,7 @@ class Replica:
 
     def _membership_changed(self, changes: Sequence[Change], index: int) -> None:
         membership = self._machine.membership
-        self.core.set_membership(membership.voters, membership.learners)
+        self._core.set_membership(membership.voters, membership.learners)
         self._members.changed(membership, changes, index)
 
     def _apply(self, index: int, term: int, data: bytes) -> None:
@@ -270,7 +278,7 @@ class Replica:
         self._snapshot_now = False
         snapshot = Snapshot(self.applied, self.applied_term, self._machine.dump())
         await trio.to_thread.run_sync(self._storage.save_snapshot, snapshot)
-        self.core.compact(snapshot)
+        self._core.compact(snapshot)
         self.snapshot_index = snapshot.index
         self._log.info("snapshot_saved", index=snapshot.index, bytes=len(snapshot.data))
 
