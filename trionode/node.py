@@ -155,10 +155,11 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
                               report_snapshot=inbox.report_snapshot)
     tracker = MembershipTracker(member_id, cluster_id, transport, log)
     snapshot_index = recovered.snapshot.index if recovered.snapshot else 0
-    tracker.changed(machine.membership, (), snapshot_index)
+    tracker.changed(machine.membership, (), snapshot_index)  # the membership we start from
+    settings = ReplicaSettings(member_id, config.snapshot_count, REQUEST_TIMEOUT,
+                               id_start=int.from_bytes(os.urandom(6), "big"))
     replica = Replica(core, storage, machine, inbox=inbox, transport=transport, stats=stats,
-                      members=tracker, log=log, snapshot_index=snapshot_index, settings=ReplicaSettings(
-                          member_id, config.snapshot_count, REQUEST_TIMEOUT, int.from_bytes(os.urandom(6), "big")))
+                      members=tracker, log=log, snapshot_index=snapshot_index, settings=settings)
     reconfig = Reconfig(replica, cluster_token(config),
                         ClusterConfig(config.active_size, config.remove_delay_s, config.sync_interval_s))
     identity = Identity(config.name, member_id, f"{cluster_id:x}",
@@ -171,7 +172,8 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
     async with trio.open_nursery() as nursery:
         await nursery.start(peer_http.run)
         nursery.start_soon(_stop_on_signal, nursery.cancel_scope, replica, inbox, election_timeout, log)
-        nursery.start_soon(tracker.stop_when_removed, nursery.cancel_scope, replica, election_timeout, heartbeat)
+        nursery.start_soon(tracker.stop_when_removed, nursery.cancel_scope, replica, election_timeout,
+                           heartbeat)
         nursery.start_soon(tracker.ask_if_removed, replica, 10 * election_timeout)
         await nursery.start(replica.run)
         nursery.start_soon(replica.expire_requests)

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import trio
 
 from ..membership import Membership
-from ..membership.members import ChangeAction, Change
+from ..membership.members import Change, ChangeAction
 from ..raft import Message, MsgType, ProposalDropped, RaftCore, Ready, Role, Snapshot, SoftState, Status
 from ..storage import Storage
 from ..store import Event, Store

@@ -20,7 +20,7 @@ from urllib.parse import quote_plus
 
 from ..membership.clusterconfig import CONFIG_KEY
 from ..membership.errors import MemberError
-from ..membership.members import ChangeAction, Change, Member, Membership
+from ..membership.members import Change, ChangeAction, Member, Membership
 from ..store import Event, Store
 from ..store.commands import Command, Op
 from ..v2.errors import V2Error

@@ -59,7 +59,8 @@ class History:
         """
         oldest = self.oldest
         if since < oldest:
-            raise V2Error(ErrorCode.EVENT_INDEX_CLEARED, f"the requested history has been cleared [{oldest}/{since}]", current)
+            raise V2Error(ErrorCode.EVENT_INDEX_CLEARED,
+                          f"the requested history has been cleared [{oldest}/{since}]", current)
         if since > self.newest:
             return None
         prefix = key if key.endswith("/") else key + "/"
@@ -74,6 +75,7 @@ class History:
             # A removed dir concerns everything that was under it. etcd compares raw
             # prefixes here (so a delete of /foo also matches a watch on /foobar); we
             # keep that, since a client replaying history sees exactly etcd's answer.
-            if event.action in (EventAction.DELETE, EventAction.EXPIRE) and event.prev_is_dir and key.startswith(event.key):
+            gone = event.action is EventAction.DELETE or event.action is EventAction.EXPIRE
+            if gone and event.prev_is_dir and key.startswith(event.key):
                 return event
         return None

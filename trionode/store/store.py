@@ -157,10 +157,12 @@ class Store:
                 raise
         if cmd.refresh and old is not None:
             value = old.value
-        return [self._create(cmd.key, cmd.dir, value, cmd.expiration, EventAction.SET, replace=True, refresh=cmd.refresh)]
+        return [self._create(cmd.key, cmd.dir, value, cmd.expiration, EventAction.SET, replace=True,
+                             refresh=cmd.refresh)]
 
     def _create_cmd(self, cmd: Command) -> list[Event]:
-        return [self._create(cmd.key, cmd.dir, cmd.value, cmd.expiration, EventAction.CREATE, unique=cmd.unique)]
+        return [self._create(cmd.key, cmd.dir, cmd.value, cmd.expiration, EventAction.CREATE,
+                             unique=cmd.unique)]
 
     def _create(
         self,
@@ -312,7 +314,8 @@ class Store:
         if new.expiration is not None:
             self._push(new)
 
-    def _remove(self, parent: TreeNode | None, node: TreeNode, action: EventAction, stamp: int | None = None) -> Event:
+    def _remove(self, parent: TreeNode | None, node: TreeNode, action: EventAction,
+                stamp: int | None = None) -> Event:
         assert parent is not None and parent.children is not None
         del parent.children[node.path[node.path.rfind("/") + 1 :]]
         self._index += 1
