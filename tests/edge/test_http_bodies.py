@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio.testing
 
-from trionode.http.message import Request, Response
+from trionode.http.message import HttpResponse, Request
 from trionode.http.server import HttpLimits, serve_connection
 
 BIG = random.Random(4).randbytes(4 << 20)  # 4 MiB: under the 5 MiB body limit, and no pattern to line up by
@@ -38,9 +38,9 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[Request] = []
 
-    async def app(self, request: Request) -> Response:
+    async def app(self, request: Request) -> HttpResponse:
         self.requests.append(request)
-        return Response(200, [], b"%s %s %d\n" % (request.method.encode(), request.path.encode(), len(request.body)))
+        return HttpResponse(200, [], b"%s %s %d\n" % (request.method.encode(), request.path.encode(), len(request.body)))
 
 
 class AsBytes(trio.abc.HalfCloseableStream):

@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from trionode.http.message import Request, Response
+from trionode.http.message import HttpResponse, Request
 from trionode.http.server import HttpLimits, serve_connection, serve_http
 
 LIMITS = HttpLimits()
@@ -35,11 +35,11 @@ class Log:
     info = error = warning = debug = exception = _record
 
 
-async def echo_app(request: Request) -> Response:
+async def echo_app(request: Request) -> HttpResponse:
     if request.path == "/boom":
         raise RuntimeError("boom")
     body = f"{request.method} {request.path} {request.query} {len(request.body)}\n".encode()
-    return Response(200, [("X-Test", "1"), ("Content-Type", "text/plain")], body)
+    return HttpResponse(200, [("X-Test", "1"), ("Content-Type", "text/plain")], body)
 
 
 def undated(data: bytes) -> bytes:
@@ -104,8 +104,8 @@ async def test_head_has_get_headers_and_no_body() -> None:
 
 
 async def test_head_of_empty_body_has_no_length_like_go() -> None:
-    async def empty(request: Request) -> Response:
-        return Response(301, [("Location", "/x")])
+    async def empty(request: Request) -> HttpResponse:
+        return HttpResponse(301, [("Location", "/x")])
 
     got = await exchange(b"HEAD /k HTTP/1.1\r\nHost: x\r\n\r\n" + get("/k", CLOSE), app=empty)
     head = b"HTTP/1.1 301 Moved Permanently\r\n" + CORS + b"Location: /x\r\nDate: D\r\n"
@@ -176,9 +176,9 @@ async def test_oversized_body_is_413(autojump_clock: Any) -> None:
 async def test_truncated_body_does_not_reach_the_app(autojump_clock: Any) -> None:
     called = []
 
-    async def app(request: Request) -> Response:
+    async def app(request: Request) -> HttpResponse:
         called.append(request)
-        return Response(200, [])
+        return HttpResponse(200, [])
 
     client, server = trio.testing.memory_stream_pair()
     log = Log()
@@ -213,8 +213,8 @@ async def test_idle_connection_closes_quietly(autojump_clock: Any) -> None:
 
 
 async def test_client_that_never_reads_is_dropped_after_write_timeout(autojump_clock: Any) -> None:
-    async def big(request: Request) -> Response:
-        return Response(200, [], b"x" * 100_000)
+    async def big(request: Request) -> HttpResponse:
+        return HttpResponse(200, [], b"x" * 100_000)
 
     client, server = trio.testing.lockstep_stream_pair()
     log = Log()
@@ -235,8 +235,8 @@ async def test_app_exception_is_a_500_and_the_connection_goes_on() -> None:
 
 
 async def test_header_injection_by_the_app_is_refused() -> None:
-    async def bad(request: Request) -> Response:
-        return Response(200, [("X-Evil", "a\r\nSet-Cookie: x")], b"")
+    async def bad(request: Request) -> HttpResponse:
+        return HttpResponse(200, [("X-Evil", "a\r\nSet-Cookie: x")], b"")
 
     log = Log()
     got = await exchange(get("/"), app=bad, log=log)
@@ -270,9 +270,9 @@ class Watch:
     async def aclose(self) -> None:
         self.closed = True
 
-    async def app(self, request: Request) -> Response:
+    async def app(self, request: Request) -> HttpResponse:
         if request.path == "/watch":
-            return Response(200, [("Content-Type", "application/json")], stream=self)
+            return HttpResponse(200, [("Content-Type", "application/json")], stream=self)
         return await echo_app(request)
 
 
@@ -309,7 +309,7 @@ async def test_client_disconnect_cancels_the_stream_promptly(autojump_clock: Any
 async def test_client_disconnect_runs_a_generators_finally(autojump_clock: Any) -> None:
     finished = trio.Event()
 
-    async def app(request: Request) -> Response:
+    async def app(request: Request) -> HttpResponse:
         async def events() -> AsyncIterator[bytes]:
             try:
                 await trio.sleep_forever()
@@ -317,7 +317,7 @@ async def test_client_disconnect_runs_a_generators_finally(autojump_clock: Any) 
             finally:
                 finished.set()
 
-        return Response(200, [], stream=events())
+        return HttpResponse(200, [], stream=events())
 
     client, server = trio.testing.memory_stream_pair()
     async with trio.open_nursery() as nursery:
@@ -337,12 +337,12 @@ async def test_head_of_a_stream_closes_the_iterator() -> None:
 
 
 async def test_failing_stream_closes_the_connection() -> None:
-    async def app(request: Request) -> Response:
+    async def app(request: Request) -> HttpResponse:
         async def events() -> AsyncIterator[bytes]:
             yield b"one\n"
             raise RuntimeError("store broke")
 
-        return Response(200, [], stream=events())
+        return HttpResponse(200, [], stream=events())
 
     log = Log()
     got = await exchange(get("/") + get("/never"), app=app, log=log)

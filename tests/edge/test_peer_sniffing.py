@@ -7,13 +7,13 @@ import trio
 from test_peer_faults import closed_by_peer, raw, still_serving
 from test_peer_transport import FAST, Node, listen, until
 
-from trionode.http.message import Request, Response
+from trionode.http.message import HttpResponse, Request
 from trionode.peer import PeerLimits
 
 
-async def echo_app(request: Request) -> Response:
+async def echo_app(request: Request) -> HttpResponse:
     body = f"{request.method} {request.target} {len(request.body)}".encode()
-    return Response(200, [("Content-Type", "text/plain")], body)
+    return HttpResponse(200, [("Content-Type", "text/plain")], body)
 
 
 async def http_pair(nursery: trio.Nursery, *, limits_b: PeerLimits = FAST) -> tuple[Node, Node, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fake_api import FakeApi
 
 from trionode.http import info
-from trionode.http.message import Response
+from trionode.http.message import HttpResponse
 from trionode.membership.members import Member
 from trionode.store.commands import Command, Op
 
@@ -25,18 +25,18 @@ def node(leader_id: int = 2, members: list[Member] = MEMBERS) -> FakeApi:
 
 
 def test_leader_is_its_first_peer_url_as_text() -> None:
-    assert info.leader(node()) == Response(200, [TEXT], b"http://p2:7001")
+    assert info.leader(node()) == HttpResponse(200, [TEXT], b"http://p2:7001")
 
 
 def test_no_leader_is_error_301() -> None:
     body = b'{"errorCode":301,"message":"During Leader Election","index":42}\n'
-    expected = Response(500, [("Content-Type", "application/json")], body)
+    expected = HttpResponse(500, [("Content-Type", "application/json")], body)
     assert info.leader(node(leader_id=0)) == expected
     assert info.leader(node(leader_id=9)) == expected  # a leader we do not know yet
 
 
 def test_peers_lists_client_urls_leader_first() -> None:
-    assert info.peers(node()) == Response(
+    assert info.peers(node()) == HttpResponse(
         200, [TEXT], b"http://c2:4001, http://c2b:4001, http://c1:4001, http://c3:4001")
     assert info.peers(node(leader_id=0)).body == b"http://c1:4001, http://c2:4001, http://c2b:4001, http://c3:4001"
     assert info.peers(node(members=[])).body == b""

@@ -11,7 +11,7 @@ from fake_api import FakeApi
 from trionode.config.errors import ConfigError
 from trionode.http.discovery_service import handle_discovery, is_discovery_path
 from trionode.http.keys import handle_keys
-from trionode.http.message import Request, Response
+from trionode.http.message import HttpResponse, Request
 from trionode.http.server import HttpLimits, serve_http
 from trionode.membership.discovery import (
     BAD_ENDPOINT,
@@ -37,12 +37,12 @@ class App:
     def __init__(self, node: FakeApi) -> None:
         self.node = node
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, request: Request) -> HttpResponse:
         if request.path.startswith("/v2/keys"):
             return await handle_keys(self.node, request)
         if is_discovery_path(request.path):
             return await handle_discovery(self.node, request)
-        return Response(404, [], b"404 page not found\n")
+        return HttpResponse(404, [], b"404 page not found\n")
 
 
 @pytest.fixture
@@ -210,8 +210,8 @@ async def test_unreachable_server_gives_up_after_the_retries() -> None:
 
 
 async def test_a_server_that_is_not_etcd(nursery: trio.Nursery) -> None:
-    async def not_etcd(request: Request) -> Response:
-        return Response(200, [], b"<html>hello</html>")
+    async def not_etcd(request: Request) -> HttpResponse:
+        return HttpResponse(200, [], b"<html>hello</html>")
 
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
     await nursery.start(serve_http, listeners, not_etcd, HttpLimits(), LOG)

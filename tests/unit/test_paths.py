@@ -2,8 +2,14 @@
 
 import pytest
 
-from trionode.http.message import Response
-from trionode.http.paths import clean_path, decode_path, escape_path, redirect_for, split_target
+from trionode.http.message import HttpResponse
+from trionode.http.paths import (
+    clean_path,
+    decode_path,
+    escape_path,
+    redirect_for,
+    split_target,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,9 +65,9 @@ def test_escape_path_like_go() -> None:
     assert escape_path(decode_path("/%C3%A9%FF %3F")) == "/%C3%A9%FF%20%3F"
 
 
-def _go_redirect(location: str, href: str | None = None) -> Response:
+def _go_redirect(location: str, href: str | None = None) -> HttpResponse:
     body = f'<a href="{href or location}">Moved Permanently</a>.\n\n'.encode()
-    return Response(301, [("Content-Type", "text/html; charset=utf-8"), ("Location", location)], body)
+    return HttpResponse(301, [("Content-Type", "text/html; charset=utf-8"), ("Location", location)], body)
 
 
 # Each pair was observed on etcd 3.4.23 (curl --path-as-is).
@@ -106,6 +112,6 @@ def test_clean_paths_are_not_redirected(raw_path: str) -> None:
 
 def test_redirect_shape_depends_on_method_like_go_http_redirect() -> None:
     head = redirect_for("/v2/keys//a", "x=1", "HEAD")
-    assert head == Response(301, [("Content-Type", "text/html; charset=utf-8"), ("Location", "/v2/keys/a?x=1")])
+    assert head == HttpResponse(301, [("Content-Type", "text/html; charset=utf-8"), ("Location", "/v2/keys/a?x=1")])
     for method in ("PUT", "POST", "DELETE"):
-        assert redirect_for("/v2/keys//a", "x=1", method) == Response(301, [("Location", "/v2/keys/a?x=1")])
+        assert redirect_for("/v2/keys//a", "x=1", method) == HttpResponse(301, [("Location", "/v2/keys/a?x=1")])

@@ -15,7 +15,7 @@ from fake_api import T0, FakeApi, FakeFollower
 from trionode import ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION
 from trionode.http.api import CANDIDATE, FOLLOWER, LEADER, PRE_CANDIDATE
 from trionode.http.app import ClientApp
-from trionode.http.message import Request, Response
+from trionode.http.message import HttpResponse, Request
 from trionode.http.paths import decode_path, split_target
 from trionode.membership.members import Member
 from trionode.store.commands import Command, Op
@@ -24,15 +24,15 @@ JSON = ("Content-Type", "application/json")
 TEXT = ("Content-Type", "text/plain; charset=utf-8")
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
 FORM = (b"content-type", b"application/x-www-form-urlencoded")
-NOT_FOUND = Response(404, [TEXT, NOSNIFF], b"404 page not found\n")
+NOT_FOUND = HttpResponse(404, [TEXT, NOSNIFF], b"404 page not found\n")
 
 
-def not_allowed(allow: str) -> Response:
-    return Response(405, [TEXT, NOSNIFF, ("Allow", allow)], b"Method Not Allowed\n")
+def not_allowed(allow: str) -> HttpResponse:
+    return HttpResponse(405, [TEXT, NOSNIFF, ("Allow", allow)], b"Method Not Allowed\n")
 
 
 async def call(api: FakeApi, method: str, target: str, body: bytes = b"", *,
-               headers: tuple[tuple[bytes, bytes], ...] = (), discovery: bool = False) -> Response:
+               headers: tuple[tuple[bytes, bytes], ...] = (), discovery: bool = False) -> HttpResponse:
     raw_path, query = split_target(target)
     request = Request(method, target, decode_path(raw_path), raw_path, query,
                       [(b"host", b"h:2379"), *headers], body)
@@ -50,12 +50,12 @@ def keys_headers(api: FakeApi, etcd_index: int) -> list[tuple[str, str]]:
 async def test_keys_write_then_read() -> None:
     api = FakeApi()
     response = await call(api, "PUT", "/v2/keys/a", b"value=1", headers=(FORM,))
-    assert response == Response(201, keys_headers(api, 1),
+    assert response == HttpResponse(201, keys_headers(api, 1),
                                 b'{"action":"set","node":{"key":"/a","value":"1","modifiedIndex":1,'
                                 b'"createdIndex":1}}\n')
     assert api.calls == [("propose", Command(Op.SET, "/a", "1"))]
     response = await call(api, "GET", "/v2/keys/a")
-    assert response == Response(200, keys_headers(api, 1),
+    assert response == HttpResponse(200, keys_headers(api, 1),
                                 b'{"action":"get","node":{"key":"/a","value":"1","modifiedIndex":1,'
                                 b'"createdIndex":1}}\n')
     assert api.barriers == 0
@@ -75,7 +75,7 @@ async def test_keys_raft_headers_follow_the_node() -> None:
 
 async def test_keys_errors_carry_no_raft_headers() -> None:
     response = await call(FakeApi(), "GET", "/v2/keys/missing")
-    assert response == Response(404, [JSON, ("X-Etcd-Cluster-Id", "c1"), ("X-Etcd-Index", "0")],
+    assert response == HttpResponse(404, [JSON, ("X-Etcd-Cluster-Id", "c1"), ("X-Etcd-Index", "0")],
                                 b'{"errorCode":100,"message":"Key not found","cause":"/missing","index":0}\n')
 
 
@@ -105,7 +105,7 @@ async def test_keys_watch_answers_with_the_next_event() -> None:
 
 @pytest.mark.parametrize("method", ["OPTIONS"])
 async def test_keys_options_is_an_empty_200(method: str) -> None:
-    assert (await call(FakeApi(), method, "/v2/keys/a")) == Response(200, [])
+    assert (await call(FakeApi(), method, "/v2/keys/a")) == HttpResponse(200, [])
 
 
 @pytest.mark.parametrize("method", ["PATCH", "TRACE", "CONNECT", "FOO"])
@@ -118,12 +118,12 @@ async def test_keys_other_methods_are_405(method: str) -> None:
 
 async def test_version() -> None:
     body = f'{{"etcdserver":"{ETCD_SERVER_VERSION}","etcdcluster":"{ETCD_CLUSTER_VERSION}"}}'.encode()
-    assert (await call(FakeApi(), "GET", "/version")) == Response(200, [JSON], body)
+    assert (await call(FakeApi(), "GET", "/version")) == HttpResponse(200, [JSON], body)
 
 
 async def test_health_follows_the_leader() -> None:
-    assert (await call(FakeApi(), "GET", "/health")) == Response(200, [TEXT], b'{"health":"true"}')
-    assert (await call(FakeApi(leader_id=0), "GET", "/health")) == Response(503, [TEXT], b'{"health":"false"}')
+    assert (await call(FakeApi(), "GET", "/health")) == HttpResponse(200, [TEXT], b'{"health":"true"}')
+    assert (await call(FakeApi(leader_id=0), "GET", "/health")) == HttpResponse(503, [TEXT], b'{"health":"false"}')
 
 
 async def test_stats_self(mock_clock: trio.testing.MockClock) -> None:
@@ -134,7 +134,7 @@ async def test_stats_self(mock_clock: trio.testing.MockClock) -> None:
     api.stats.leader_since_ns = T0 + 500_000_000
     api.stats.rates = (2.5, 100.0, 0.0, 0.0)
     response = await call(api, "GET", "/v2/stats/self")
-    assert response == Response(200, [JSON], (
+    assert response == HttpResponse(200, [JSON], (
         b'{"name":"n1","id":"a1","state":"StateFollower","startTime":"2014-10-01T12:00:00Z",'
         b'"leaderInfo":{"leader":"b2","uptime":"1m30s","startTime":"2014-10-01T12:00:00.5Z"},'
         b'"recvAppendRequestCnt":12,"recvPkgRate":2.5,"recvBandwidthRate":100,'
@@ -158,14 +158,14 @@ async def test_stats_leader_lists_the_other_members() -> None:
     api = FakeApi([*FakeApi().membership.members, Member(0xC3, "c", ("http://10.0.0.3:7001",))])
     api.stats.followers[0xC3] = FakeFollower('{"c":3}')
     response = await call(api, "GET", "/v2/stats/leader")
-    assert response == Response(200, [JSON], b'{"leader":"a1","followers":{"b2":{"latency":{},"counts":{}},'
+    assert response == HttpResponse(200, [JSON], b'{"leader":"a1","followers":{"b2":{"latency":{},"counts":{}},'
                                              b'"c3":{"c":3}}}')
     assert api.stats.asked == [[0xB2, 0xC3]]
 
 
 async def test_stats_leader_on_a_follower_is_403() -> None:
     api = FakeApi(leader_id=0xB2, state=FOLLOWER)
-    assert (await call(api, "GET", "/v2/stats/leader")) == Response(
+    assert (await call(api, "GET", "/v2/stats/leader")) == HttpResponse(
         403, [JSON], b'{"message":"not current leader"}')
     assert api.stats.asked == []
 
@@ -181,12 +181,12 @@ async def test_stats_store() -> None:
 
 async def test_machines_peers_and_leader() -> None:
     api = FakeApi(leader_id=0xB2)
-    assert (await call(api, "GET", "/v2/machines")) == Response(
+    assert (await call(api, "GET", "/v2/machines")) == HttpResponse(
         200, [TEXT], b"http://10.0.0.1:4001, http://10.0.0.2:4001")
     assert (await call(api, "HEAD", "/v2/machines")).status == 200
-    assert (await call(api, "GET", "/v2/peers")) == Response(
+    assert (await call(api, "GET", "/v2/peers")) == HttpResponse(
         200, [TEXT], b"http://10.0.0.2:4001, http://10.0.0.1:4001")
-    assert (await call(api, "GET", "/v2/leader")) == Response(200, [TEXT], b"http://10.0.0.2:7001")
+    assert (await call(api, "GET", "/v2/leader")) == HttpResponse(200, [TEXT], b"http://10.0.0.2:7001")
 
 
 @pytest.mark.parametrize("path, allow", [
@@ -208,14 +208,14 @@ async def test_head_on_get_only_endpoints_is_405() -> None:
 async def test_members_list_and_leader() -> None:
     api = FakeApi()
     cluster = ("X-Etcd-Cluster-Id", "c1")
-    assert (await call(api, "GET", "/v2/members")) == Response(200, [JSON, cluster], (
+    assert (await call(api, "GET", "/v2/members")) == HttpResponse(200, [JSON, cluster], (
         b'{"members":[{"id":"a1","name":"n1","peerURLs":["http://10.0.0.1:7001"],'
         b'"clientURLs":["http://10.0.0.1:4001"]},{"id":"b2","name":"b-node",'
         b'"peerURLs":["http://10.0.0.2:7001","http://x:1"],"clientURLs":["http://10.0.0.2:4001"]}]}\n'))
-    assert (await call(api, "GET", "/v2/members/leader")) == Response(200, [JSON, cluster], (
+    assert (await call(api, "GET", "/v2/members/leader")) == HttpResponse(200, [JSON, cluster], (
         b'{"id":"a1","name":"n1","peerURLs":["http://10.0.0.1:7001"],'
         b'"clientURLs":["http://10.0.0.1:4001"]}\n'))
-    assert (await call(FakeApi(leader_id=0), "GET", "/v2/members/leader")) == Response(
+    assert (await call(FakeApi(leader_id=0), "GET", "/v2/members/leader")) == HttpResponse(
         503, [JSON, cluster], b'{"message":"During election"}')
 
 
@@ -224,16 +224,16 @@ async def test_members_changes_reach_reconfig() -> None:
     api.reconfig.next_id = 0xC3
     body = b'{"peerURLs":["http://127.0.0.1:2390"]}'
     response = await call(api, "POST", "/v2/members", body, headers=((b"content-type", b"application/json"),))
-    assert response == Response(201, [JSON, ("X-Etcd-Cluster-Id", "c1")],
+    assert response == HttpResponse(201, [JSON, ("X-Etcd-Cluster-Id", "c1")],
                                 b'{"id":"c3","name":"","peerURLs":["http://127.0.0.1:2390"],"clientURLs":[]}\n')
     response = await call(api, "DELETE", "/v2/members/c3")
-    assert response == Response(204, [("X-Etcd-Cluster-Id", "c1")], b"")
+    assert response == HttpResponse(204, [("X-Etcd-Cluster-Id", "c1")], b"")
     assert api.calls == [("add", ["http://127.0.0.1:2390"]), ("remove", 0xC3)]
 
 
 async def test_members_other_methods() -> None:
     response = await call(FakeApi(), "PATCH", "/v2/members")
-    assert response == Response(405, [TEXT, NOSNIFF, ("X-Etcd-Cluster-Id", "c1")], b"Method Not Allowed\n")
+    assert response == HttpResponse(405, [TEXT, NOSNIFF, ("X-Etcd-Cluster-Id", "c1")], b"Method Not Allowed\n")
 
 
 # --- everything else ----------------------------------------------------------------------------
@@ -255,11 +255,11 @@ async def test_unknown_paths_are_404(target: str) -> None:
 async def test_unclean_paths_redirect_as_gos_mux_does(target: str, location: str) -> None:
     api = FakeApi()
     response = await call(api, "GET", target)
-    assert response == Response(301, [("Content-Type", "text/html; charset=utf-8"), ("Location", location)],
+    assert response == HttpResponse(301, [("Content-Type", "text/html; charset=utf-8"), ("Location", location)],
                                 f'<a href="{location}">Moved Permanently</a>.\n\n'.encode())
-    assert (await call(api, "HEAD", target)) == Response(
+    assert (await call(api, "HEAD", target)) == HttpResponse(
         301, [("Content-Type", "text/html; charset=utf-8"), ("Location", location)])
-    assert (await call(api, "PUT", target, b"value=1", headers=(FORM,))) == Response(301, [("Location", location)])
+    assert (await call(api, "PUT", target, b"value=1", headers=(FORM,))) == HttpResponse(301, [("Location", location)])
     assert api.calls == []  # nothing reached a handler
 
 
@@ -278,7 +278,7 @@ async def test_discovery_paths_only_when_enabled() -> None:
     assert response.body.startswith(f'{{"action":"get","node":{{"key":"/_etcd/registry/{token}","dir":true'
                                     .encode())
     assert (await call(api, "GET", f"/{token}")) == NOT_FOUND
-    assert (await call(api, "DELETE", "/new", discovery=True)) == Response(
+    assert (await call(api, "DELETE", "/new", discovery=True)) == HttpResponse(
         405, [TEXT, NOSNIFF, ("Allow", "GET,PUT,POST")], b"Method Not Allowed\n")
 
 

@@ -4,7 +4,7 @@ the client and peer ports. Imports store, membership, config, net, v2 and gocomp
 it needs of the node is a Protocol it declares, never server or node themselves."""
 
 from .keys_params import KeysRequest, parse_keys_request
-from .message import Request, Response
+from .message import HttpResponse, Request
 from .params import parse_form
 from .paths import clean_path, redirect_for
 from .server import HttpLimits, serve_http
@@ -13,7 +13,7 @@ __all__ = [
     "HttpLimits",
     "KeysRequest",
     "Request",
-    "Response",
+    "HttpResponse",
     "clean_path",
     "parse_form",
     "parse_keys_request",

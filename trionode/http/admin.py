@@ -24,7 +24,7 @@ from ..membership.members import Member
 from ..v2.errors import V2Error
 from .api import NodeApi
 from .info import member_json
-from .message import Request, Response
+from .message import HttpResponse, Request
 from .paths import redirect_for
 
 __all__ = ["PeerApp"]
@@ -35,12 +35,12 @@ _MACHINES = "/v2/admin/machines"
 _REMOVED_BODY_SIZE = 8  # 0.4 wrote the commit index as a uvarint into 8 bytes
 
 
-def _plain(status: int, text: str, *extra: tuple[str, str]) -> Response:
+def _plain(status: int, text: str, *extra: tuple[str, str]) -> HttpResponse:
     """What Go's http.Error writes."""
-    return Response(status, [_TEXT, _NOSNIFF, *extra], f"{text}\n".encode())
+    return HttpResponse(status, [_TEXT, _NOSNIFF, *extra], f"{text}\n".encode())
 
 
-def _not_allowed(allow: str, *extra: tuple[str, str]) -> Response:
+def _not_allowed(allow: str, *extra: tuple[str, str]) -> HttpResponse:
     return _plain(405, "Method Not Allowed", ("Allow", allow), *extra)
 
 
@@ -48,12 +48,12 @@ _NOT_FOUND = _plain(404, "404 page not found")
 
 
 class PeerApp:
-    """The peer port's application (an async callable Request -> Response)."""
+    """The peer port's application (an async callable Request -> HttpResponse)."""
 
     def __init__(self, node: NodeApi) -> None:
         self._node = node
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, request: Request) -> HttpResponse:
         redirect = redirect_for(request.raw_path, request.query, request.method)
         if redirect is not None:
             return redirect
@@ -74,17 +74,17 @@ class PeerApp:
         except MemberError as exc:
             return _plain(exc.status, exc.message)
         except V2Error as exc:
-            return Response(exc.status, [("Content-Type", "application/json")], exc.to_json())
+            return HttpResponse(exc.status, [("Content-Type", "application/json")], exc.to_json())
         return _NOT_FOUND
 
-    def _members(self, method: str) -> Response:
+    def _members(self, method: str) -> HttpResponse:
         cluster = ("X-Etcd-Cluster-Id", self._node.identity.cluster_id_hex)
         if method != "GET":
             return _not_allowed("GET", cluster)  # etcd sets the cluster id before the check
         items = ",".join(member_json(m) for m in self._node.membership.members)
-        return Response(200, [("Content-Type", "application/json"), cluster], f"[{items}]\n".encode())
+        return HttpResponse(200, [("Content-Type", "application/json"), cluster], f"[{items}]\n".encode())
 
-    def _member(self, text: str) -> Response:
+    def _member(self, text: str) -> HttpResponse:
         headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", self._node.identity.cluster_id_hex)]
         try:
             member_id = int(text, 16)
@@ -92,13 +92,13 @@ class PeerApp:
             member_id = 0
         membership = self._node.membership
         if member_id in membership.removed:
-            return Response(410, headers, f'{{"message":"Member permanently removed: {member_id:x}"}}'.encode())
+            return HttpResponse(410, headers, f'{{"message":"Member permanently removed: {member_id:x}"}}'.encode())
         member = membership.get(member_id)
         if member is None:
-            return Response(404, headers, f'{{"message":{quote(f"No such member: {text}")}}}'.encode())
-        return Response(200, headers, (member_json(member) + "\n").encode())
+            return HttpResponse(404, headers, f'{{"message":{quote(f"No such member: {text}")}}}'.encode())
+        return HttpResponse(200, headers, (member_json(member) + "\n").encode())
 
-    async def _config(self, method: str, body: bytes) -> Response:
+    async def _config(self, method: str, body: bytes) -> HttpResponse:
         reconfig = self._node.reconfig
         if method == "GET":
             config = reconfig.cluster_config()
@@ -110,25 +110,25 @@ class PeerApp:
             config = await reconfig.set_cluster_config(wanted)
         else:
             return _not_allowed("GET,PUT")
-        return Response(200, [_TEXT], (config.to_json() + "\n").encode())
+        return HttpResponse(200, [_TEXT], (config.to_json() + "\n").encode())
 
-    def _machines(self) -> Response:
+    def _machines(self) -> HttpResponse:
         leader_id = self._node.raft_status().leader_id
         started = sorted((m for m in self._node.membership.members if m.name), key=lambda m: m.name)
         items = ",".join(_machine_json(m, leader_id) for m in started)
-        return Response(200, [_TEXT], f"[{items}]\n".encode())
+        return HttpResponse(200, [_TEXT], f"[{items}]\n".encode())
 
-    async def _machine(self, method: str, name: str) -> Response:
+    async def _machine(self, method: str, name: str) -> HttpResponse:
         member = next((m for m in self._node.membership.members if m.name == name), None)
         if method == "GET":
             text = "null" if member is None else _machine_json(member, self._node.raft_status().leader_id)
-            return Response(200, [_TEXT], f"{text}\n".encode())
+            return HttpResponse(200, [_TEXT], f"{text}\n".encode())
         if method != "DELETE":
             return _not_allowed("GET,DELETE")
         if member is None:
-            return Response(200, [], b"")  # 0.4 swallowed the "not found" error
+            return HttpResponse(200, [], b"")  # 0.4 swallowed the "not found" error
         index = await self._node.reconfig.remove_member(member.id)
-        return Response(200, [("Content-Type", "application/octet-stream")], _uvarint(index))
+        return HttpResponse(200, [("Content-Type", "application/octet-stream")], _uvarint(index))
 
 
 def _machine_json(member: Member, leader_id: int) -> str:

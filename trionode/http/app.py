@@ -9,7 +9,7 @@ from .api import NodeApi
 from .discovery_service import handle_discovery, is_discovery_path
 from .keys import handle_keys
 from .members import handle_members
-from .message import Request, Response
+from .message import HttpResponse, Request
 from .paths import redirect_for
 
 __all__ = ["ClientApp"]
@@ -19,11 +19,11 @@ _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 _KEYS_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
 
 
-def _plain(status: int, text: str, *extra: tuple[str, str]) -> Response:
-    return Response(status, [_TEXT, _NOSNIFF, *extra], f"{text}\n".encode())
+def _plain(status: int, text: str, *extra: tuple[str, str]) -> HttpResponse:
+    return HttpResponse(status, [_TEXT, _NOSNIFF, *extra], f"{text}\n".encode())
 
 
-def not_allowed(allow: str | None) -> Response:
+def not_allowed(allow: str | None) -> HttpResponse:
     extra = [("Allow", allow)] if allow else []
     return _plain(405, "Method Not Allowed", *extra)
 
@@ -31,7 +31,7 @@ def not_allowed(allow: str | None) -> Response:
 NOT_FOUND = _plain(404, "404 page not found")
 
 # path -> (allowed methods, Allow header, handler); GET-only endpoints, as in etcd 3.4.
-_INFO: dict[str, tuple[frozenset[str], str, Callable[[NodeApi], Response]]] = {
+_INFO: dict[str, tuple[frozenset[str], str, Callable[[NodeApi], HttpResponse]]] = {
     "/version": (frozenset({"GET"}), "GET", info.version),
     "/health": (frozenset({"GET"}), "GET", info.health),
     "/v2/stats/self": (frozenset({"GET"}), "GET", info.stats_self),
@@ -51,7 +51,7 @@ class ClientApp:
         self._node = node
         self._discovery = discovery_service  # --enable-discovery-service: /new and /<token>
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, request: Request) -> HttpResponse:
         # Go's mux cleans every path, not only the keys space (v2-spec §1.1.3).
         redirect = redirect_for(request.raw_path, request.query, request.method)
         if redirect is not None:
@@ -59,7 +59,7 @@ class ClientApp:
         path = request.path
         if path == "/v2/keys" or path.startswith("/v2/keys/"):
             if request.method == "OPTIONS":
-                return Response(200, [])
+                return HttpResponse(200, [])
             if request.method not in _KEYS_METHODS:
                 return not_allowed("HEAD,GET,PUT,POST,DELETE")
             return await handle_keys(self._node, request)

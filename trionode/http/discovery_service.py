@@ -21,7 +21,7 @@ from ..store.commands import Command, Op
 from ..v2.errors import V2Error
 from .api import NodeApi
 from .keys import handle_keys
-from .message import Request, Response
+from .message import HttpResponse, Request
 from .params import parse_form
 
 __all__ = ["is_discovery_path", "handle_discovery", "REGISTRY"]
@@ -42,7 +42,7 @@ def is_discovery_path(path: str) -> bool:
     return path == "/new" or _TOKEN.fullmatch(path) is not None
 
 
-async def handle_discovery(node: NodeApi, request: Request) -> Response:
+async def handle_discovery(node: NodeApi, request: Request) -> HttpResponse:
     """Serve a path for which is_discovery_path() holds."""
     if request.path == "/new":
         if request.method not in _NEW_METHODS:
@@ -63,7 +63,7 @@ def _to_registry(request: Request) -> Request:
     return request._replace(path=path, raw_path=raw_path, target=target)
 
 
-async def _new_token(node: NodeApi, request: Request) -> Response:
+async def _new_token(node: NodeApi, request: Request) -> HttpResponse:
     try:
         form = parse_form(request.method, request.query, request.header(b"content-type"),
                           request.body)
@@ -80,7 +80,7 @@ async def _new_token(node: NodeApi, request: Request) -> Response:
         await node.propose(Command(Op.CREATE, f"{REGISTRY}/{token}/_config/size", str(size)))
     except V2Error as exc:  # no leader, shutting down: the token was not made
         return _text(exc.status if exc.status >= 500 else 500, f"Unable to create a token: {exc}")
-    return Response(200, [_TEXT], f"http://{host}/{token}".encode())
+    return HttpResponse(200, [_TEXT], f"http://{host}/{token}".encode())
 
 
 def _size(text: str | None) -> int | None:
@@ -91,6 +91,6 @@ def _size(text: str | None) -> int | None:
     return int(text)
 
 
-def _text(status: int, text: str, *extra: tuple[str, str]) -> Response:
-    return Response(status, [_TEXT, ("X-Content-Type-Options", "nosniff"), *extra],
+def _text(status: int, text: str, *extra: tuple[str, str]) -> HttpResponse:
+    return HttpResponse(status, [_TEXT, ("X-Content-Type-Options", "nosniff"), *extra],
                     f"{text}\n".encode())

@@ -13,7 +13,7 @@ from ..gocompat.timefmt import go_duration, rfc3339nano
 from ..membership.members import Member
 from ..v2.errors import ErrorCode, V2Error
 from .api import LEADER, NodeApi
-from .message import Response
+from .message import HttpResponse
 
 __all__ = ["version", "health", "stats_self", "stats_leader", "stats_store", "members",
            "members_leader", "member_json", "machines", "leader", "peers"]
@@ -22,19 +22,19 @@ _JSON = ("Content-Type", "application/json")
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 
 
-def version(node: NodeApi) -> Response:
+def version(node: NodeApi) -> HttpResponse:
     body = f'{{"etcdserver":"{ETCD_SERVER_VERSION}","etcdcluster":"{ETCD_CLUSTER_VERSION}"}}'
-    return Response(200, [_JSON], body.encode())
+    return HttpResponse(200, [_JSON], body.encode())
 
 
-def health(node: NodeApi) -> Response:
+def health(node: NodeApi) -> HttpResponse:
     # etcd 3.4 says text/plain although the body is JSON; without a leader it is unhealthy.
     if not node.raft_status().leader_id:
-        return Response(503, [("Content-Type", "text/plain; charset=utf-8")], b'{"health":"false"}')
-    return Response(200, [("Content-Type", "text/plain; charset=utf-8")], b'{"health":"true"}')
+        return HttpResponse(503, [("Content-Type", "text/plain; charset=utf-8")], b'{"health":"false"}')
+    return HttpResponse(200, [("Content-Type", "text/plain; charset=utf-8")], b'{"health":"true"}')
 
 
-def stats_self(node: NodeApi) -> Response:
+def stats_self(node: NodeApi) -> HttpResponse:
     me, raft, stats = node.identity, node.raft_status(), node.stats
     leader = f"{raft.leader_id:x}" if raft.leader_id else ""
     now = node.clock()
@@ -48,7 +48,7 @@ def stats_self(node: NodeApi) -> Response:
         f'"recvAppendRequestCnt":{stats.recv_append_count}{_rates("recv", *rates[:2])}'
         f',"sendAppendRequestCnt":{stats.send_append_count}{_rates("send", *rates[2:])}}}'
     )
-    return Response(200, [_JSON], body.encode())
+    return HttpResponse(200, [_JSON], body.encode())
 
 
 def _rates(direction: str, packets: float, bandwidth: float) -> str:
@@ -57,29 +57,29 @@ def _rates(direction: str, packets: float, bandwidth: float) -> str:
     return text + (f',"{direction}BandwidthRate":{go_float(bandwidth)}' if bandwidth else "")
 
 
-def stats_leader(node: NodeApi) -> Response:
+def stats_leader(node: NodeApi) -> HttpResponse:
     if node.raft_status().state != LEADER:  # etcd 3.4 no longer redirects (GH #2806)
-        return Response(403, [_JSON], b'{"message":"not current leader"}')
+        return HttpResponse(403, [_JSON], b'{"message":"not current leader"}')
     me = node.identity.member_id
     followers = node.stats.follower_stats(m.id for m in node.membership.members if m.id != me)
     items = ",".join(f'"{member:x}":{stats.to_json()}' for member, stats in sorted(followers.items()))
     body = f'{{"leader":"{me:x}","followers":{{{items}}}}}'
-    return Response(200, [_JSON], body.encode())
+    return HttpResponse(200, [_JSON], body.encode())
 
 
-def stats_store(node: NodeApi) -> Response:
-    return Response(200, [_JSON], node.store.stats.to_json())
+def stats_store(node: NodeApi) -> HttpResponse:
+    return HttpResponse(200, [_JSON], node.store.stats.to_json())
 
 
-def members(node: NodeApi) -> Response:
+def members(node: NodeApi) -> HttpResponse:
     items = ",".join(member_json(m) for m in node.membership.members)
     body = f'{{"members":[{items}]}}\n'.encode()
-    return Response(200, [_JSON, ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex)], body)
+    return HttpResponse(200, [_JSON, ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex)], body)
 
 
-def machines(node: NodeApi) -> Response:
+def machines(node: NodeApi) -> HttpResponse:
     urls = ", ".join(url for m in node.membership.members for url in m.client_urls)
-    return Response(200, [("Content-Type", "text/plain; charset=utf-8")], urls.encode())
+    return HttpResponse(200, [("Content-Type", "text/plain; charset=utf-8")], urls.encode())
 
 
 def member_json(member: Member) -> str:
@@ -95,29 +95,29 @@ def _leader(node: NodeApi) -> Member | None:
     return node.membership.get(leader_id) if leader_id else None
 
 
-def members_leader(node: NodeApi) -> Response:
+def members_leader(node: NodeApi) -> HttpResponse:
     leader = _leader(node)
     cluster = ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex)
     if leader is None:
-        return Response(503, [_JSON, cluster], b'{"message":"During election"}')
-    return Response(200, [_JSON, cluster], (member_json(leader) + "\n").encode())
+        return HttpResponse(503, [_JSON, cluster], b'{"message":"During election"}')
+    return HttpResponse(200, [_JSON, cluster], (member_json(leader) + "\n").encode())
 
 
 # --- 0.4's endpoints (v2-spec §4.4): gone in 3.4, kept for 0.4 clients and the tutorial.
 
-def leader(node: NodeApi) -> Response:
+def leader(node: NodeApi) -> HttpResponse:
     """/v2/leader: the leader's *peer* URL as plain text (0.4 wrote no newline)."""
     member = _leader(node)
     if member is None or not member.peer_urls:
         error = V2Error(ErrorCode.LEADER_ELECT, "", node.store.index)
-        return Response(error.status, [_JSON], error.to_json())
-    return Response(200, [_TEXT], member.peer_urls[0].encode())
+        return HttpResponse(error.status, [_JSON], error.to_json())
+    return HttpResponse(200, [_TEXT], member.peer_urls[0].encode())
 
 
-def peers(node: NodeApi) -> Response:
+def peers(node: NodeApi) -> HttpResponse:
     """/v2/peers: 0.4 routed it to the same handler as /v2/machines, whose list of client
     URLs put the leader first (0.4 clients take the first entry for the leader)."""
     leader_id = node.raft_status().leader_id
     ordered = sorted(node.membership.members, key=lambda m: m.id != leader_id)  # stable: leader first
     urls = ", ".join(url for m in ordered for url in m.client_urls)
-    return Response(200, [_TEXT], urls.encode())
+    return HttpResponse(200, [_TEXT], urls.encode())

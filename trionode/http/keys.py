@@ -14,14 +14,14 @@ from ..store.commands import Command, Op
 from ..v2.errors import V2Error
 from .api import NodeApi
 from .keys_params import KeysRequest, parse_keys_request
-from .message import Request, Response
+from .message import HttpResponse, Request
 
 __all__ = ["handle_keys", "command_for"]
 
 _NS = 1_000_000_000
 
 
-async def handle_keys(node: NodeApi, request: Request) -> Response:
+async def handle_keys(node: NodeApi, request: Request) -> HttpResponse:
     try:
         req = parse_keys_request(request)
         if req.method == "GET" or req.method == "HEAD":
@@ -69,35 +69,35 @@ def _headers(node: NodeApi, etcd_index: int) -> list[tuple[str, str]]:
     ]
 
 
-def _error(node: NodeApi, exc: V2Error) -> Response:
+def _error(node: NodeApi, exc: V2Error) -> HttpResponse:
     headers = [
         ("Content-Type", "application/json"),
         ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex),
         ("X-Etcd-Index", str(exc.index)),
     ]
-    return Response(exc.status, headers, exc.to_json())
+    return HttpResponse(exc.status, headers, exc.to_json())
 
 
-def _get(node: NodeApi, req: KeysRequest) -> Response:
+def _get(node: NodeApi, req: KeysRequest) -> HttpResponse:
     # Served from this member's store, like etcd; with quorum=true the caller first
     # waited for a read barrier (ReadIndex), which makes the read linearizable.
     body = node.store.get(req.key, req.recursive, req.sorted, node.clock())
-    return Response(200, _headers(node, node.store.index), body)
+    return HttpResponse(200, _headers(node, node.store.index), body)
 
 
-def _written(node: NodeApi, req: KeysRequest, event: Event) -> Response:
+def _written(node: NodeApi, req: KeysRequest, event: Event) -> HttpResponse:
     created = event.action is EventAction.CREATE or (event.action is EventAction.SET and event.prev is None)
     if req.no_value_on_success and req.method != "DELETE":
         body = b'{"action":"%s"}\n' % event.action.encode()
     else:
         body = event.render(node.clock())
-    return Response(201 if created else 200, _headers(node, event.index), body)
+    return HttpResponse(201 if created else 200, _headers(node, event.index), body)
 
 
-def _watch(node: NodeApi, req: KeysRequest) -> Response:
+def _watch(node: NodeApi, req: KeysRequest) -> HttpResponse:
     """Long poll (v2-spec §2): headers go out at once, the body with the event."""
     stream = _WatchStream(node, req)
-    return Response(200, _headers(node, node.store.index), stream=stream)
+    return HttpResponse(200, _headers(node, node.store.index), stream=stream)
 
 
 class _WatchStream:

@@ -15,23 +15,23 @@ from ..gocompat.jsontext import quote
 from ..membership.errors import MemberError
 from . import info
 from .api import NodeApi
-from .message import Request, Response
+from .message import HttpResponse, Request
 
 __all__ = ["handle_members"]
 
 _PREFIX = "/v2/members"
 
 
-async def handle_members(node: NodeApi, request: Request) -> Response:
+async def handle_members(node: NodeApi, request: Request) -> HttpResponse:
     sub = request.path[len(_PREFIX):].strip("/")
     try:
         return await _route(node, request, sub)
     except MemberError as exc:
         headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", node.identity.cluster_id_hex)]
-        return Response(exc.status, headers, f'{{"message":{quote(exc.message)}}}'.encode())
+        return HttpResponse(exc.status, headers, f'{{"message":{quote(exc.message)}}}'.encode())
 
 
-async def _route(node: NodeApi, request: Request, sub: str) -> Response:
+async def _route(node: NodeApi, request: Request, sub: str) -> HttpResponse:
     method = request.method
     cluster_id = node.identity.cluster_id_hex
     headers = [("Content-Type", "application/json"), ("X-Etcd-Cluster-Id", cluster_id)]
@@ -43,7 +43,7 @@ async def _route(node: NodeApi, request: Request, sub: str) -> Response:
         raise MemberError(404, "Not found")
     if method == "POST" and not sub:
         member = await node.reconfig.add_member(_peer_urls(request))
-        return Response(201, headers, (info.member_json(member) + "\n").encode())
+        return HttpResponse(201, headers, (info.member_json(member) + "\n").encode())
     if method in ("DELETE", "PUT") and sub:
         if method == "PUT":
             urls = _peer_urls(request)
@@ -52,8 +52,8 @@ async def _route(node: NodeApi, request: Request, sub: str) -> Response:
             await node.reconfig.update_member(member_id, urls)
         else:
             await node.reconfig.remove_member(member_id)
-        return Response(204, headers[1:], b"")
-    return Response(405, [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff"),
+        return HttpResponse(204, headers[1:], b"")
+    return HttpResponse(405, [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff"),
                           ("X-Etcd-Cluster-Id", cluster_id)], b"Method Not Allowed\n")
 
 

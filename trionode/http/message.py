@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import NamedTuple
 
-__all__ = ["Request", "Response"]
+__all__ = ["Request", "HttpResponse"]
 
 
 class Request(NamedTuple):
@@ -39,7 +39,7 @@ class Request(NamedTuple):
         return None
 
 
-class Response(NamedTuple):
+class HttpResponse(NamedTuple):
     """Status, the app's own headers and a body, or a stream of chunks.
 
     With `stream` set, `body` is ignored: the head goes out at once with chunked framing

@@ -9,7 +9,7 @@ Location is the cleaned path re-encoded as Go's url.URL.String() does, plus the 
 from __future__ import annotations
 
 from ..gocompat.url import clean_keep_slash, clean_path, escape_path
-from .message import Response
+from .message import HttpResponse
 from .params import unescape
 
 __all__ = ["clean_path", "split_target", "decode_path", "escape_path", "redirect_for"]
@@ -37,7 +37,7 @@ def decode_path(raw_path: str) -> str:
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
 
 
-def redirect_for(raw_path: str, query: str, method: str = "GET") -> Response | None:
+def redirect_for(raw_path: str, query: str, method: str = "GET") -> HttpResponse | None:
     """The 301 Go's ServeMux sends for an unclean path, or None when the path is clean.
 
     Like Go's http.Redirect: GET gets the HTML body, HEAD only its Content-Type, other
@@ -57,9 +57,9 @@ def redirect_for(raw_path: str, query: str, method: str = "GET") -> Response | N
     location = escape_path(cleaned) + ("?" + query if query else "")
     headers = [("Location", location)]
     if method not in ("GET", "HEAD"):
-        return Response(301, headers)
+        return HttpResponse(301, headers)
     headers.insert(0, ("Content-Type", "text/html; charset=utf-8"))
     if method == "HEAD":
-        return Response(301, headers)
+        return HttpResponse(301, headers)
     body = f'<a href="{location.translate(_HTML)}">Moved Permanently</a>.\n\n'
-    return Response(301, headers, body.encode())
+    return HttpResponse(301, headers, body.encode())

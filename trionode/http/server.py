@@ -27,13 +27,13 @@ from ..net.sockio import DirectSocket
 from ..telemetry.logger import Logger
 from . import replies
 from .date import DateCache
-from .message import Request, Response
+from .message import HttpResponse, Request
 from .reader import PeerGone, Reject, RequestReader
 from .timeouts import Sweeper
 
 __all__ = ["HttpConnections", "HttpLimits", "serve_http", "serve_connection"]
 
-App = Callable[[Request], Awaitable[Response]]
+App = Callable[[Request], Awaitable[HttpResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 _JOIN_LIMIT = 1 << 16  # bodies up to this size are copied behind the head for a single send
-_APP_FAILED = Response(500, [("Content-Type", "text/plain; charset=utf-8")], b"500 Internal Server Error\n")
+_APP_FAILED = HttpResponse(500, [("Content-Type", "text/plain; charset=utf-8")], b"500 Internal Server Error\n")
 
 
 class ConnectionPhase(enum.Enum):
@@ -262,7 +262,7 @@ class _Connection:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass
 
-    def _head(self, response: Response, framing: str) -> bytes:
+    def _head(self, response: HttpResponse, framing: str) -> bytes:
         """Status line and headers: CORS, the app's (sorted, as Go writes them), Date, framing."""
         status = response.status
         app_headers = "".join(f"{name}: {value}\r\n" for name, value in sorted(response.headers))
@@ -312,7 +312,7 @@ class _Connection:
 
     # --- streaming (a watch): chunks as they come, and a watch on the socket meanwhile
 
-    async def _respond_stream(self, response: Response, head_only: bool) -> None:
+    async def _respond_stream(self, response: HttpResponse, head_only: bool) -> None:
         stream = response.stream
         try:
             chunked = self.version == "HTTP/1.1"
