@@ -172,14 +172,14 @@ class Replica:
             self._feed(self._inbox.take())
             while self._core.has_ready():
                 await self._turn(self._core.ready())
-                if self._snapshot_now:
-                    # A member was added: snapshot before the core steps its first answer, so
-                    # its empty log is behind our first index and it is sent the snapshot
-                    # (with the membership in it) instead of entries from the start.
+                # After every turn, not once the core is idle: under steady load it never is
+                # (each turn's fsync lets the next requests in), and the log would grow
+                # without a snapshot. A member was added: snapshot before the core steps its
+                # first answer, so its empty log is behind our first index and it is sent the
+                # snapshot (with the membership in it) instead of entries from the start.
+                if self._snapshot_now or self.applied - self.snapshot_index >= self._snapshot_count:
                     await self._snapshot()
                 self._feed(self._inbox.take())
-            if self.applied - self.snapshot_index >= self._snapshot_count:
-                await self._snapshot()
 
     def _feed(self, batch: Batch) -> None:
         """Step everything that arrived since the last Ready into the core."""
