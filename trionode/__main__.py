@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning(warning)
     _raise_fd_limit(log)
     _fix_mmap_threshold(log)
-    from .node import serve
+    from .node import serve  # here, not at the top: it pulls in the whole server
 
     try:
         trio.run(serve, config, log)

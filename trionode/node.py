@@ -33,7 +33,7 @@ from .membership.clusterconfig import ClusterConfig
 from .membership.members import Membership, publish_command
 from .membership.reconfig import Reconfig
 from .membership.standbys import keep_membership
-from .membership.tracker import MembershipTracker, peer_addresses
+from .membership.tracker import MembershipTracker
 from .net.listen import bound_urls, listen
 from .peer import PeerTransport
 from .raft import RaftConfig, RaftCore, Role
@@ -149,13 +149,13 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
     # Built in dependency order, each part handed what it needs: no part refers back.
     stats = RaftStats(time.time_ns())
     inbox = Inbox(member_id, stats)
-    transport = PeerTransport(member_id, cluster_id, peer_addresses(machine.membership, member_id, log),
-                              config.initial_advertise_peer_urls[0].host, log, deliver=inbox.deliver,
+    transport = PeerTransport(member_id, cluster_id, {}, config.initial_advertise_peer_urls[0].host, log,
+                              deliver=inbox.deliver,
                               report_unreachable=inbox.report_unreachable,
                               report_snapshot=inbox.report_snapshot)
     tracker = MembershipTracker(member_id, cluster_id, transport, log)
     snapshot_index = recovered.snapshot.index if recovered.snapshot else 0
-    tracker.changed(machine.membership, (), snapshot_index)  # the membership we start from
+    tracker.changed(machine.membership, (), snapshot_index)  # whom we start with: peers to dial
     settings = ReplicaSettings(member_id, config.snapshot_count, REQUEST_TIMEOUT,
                                id_start=int.from_bytes(os.urandom(6), "big"))
     replica = Replica(core, storage, machine, inbox=inbox, transport=transport, stats=stats,
@@ -164,9 +164,9 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
                         ClusterConfig(config.active_size, config.remove_delay_s, config.sync_interval_s))
     identity = Identity(config.name, member_id, f"{cluster_id:x}",
                         tuple(str(u) for u in config.advertise_client_urls), time.time_ns())
-    node = HttpView(identity, replica, stats, reconfig)
+    view = HttpView(identity, replica, stats, reconfig)
     limits = _http_limits(config)
-    peer_http = HttpConnections(PeerApp(node), limits, log)  # the peer port's HTTP side
+    peer_http = HttpConnections(PeerApp(view), limits, log)  # the peer port's HTTP side
     election_timeout = config.election_timeout_ms / 1000
     heartbeat = config.heartbeat_interval_ms / 1000
     async with trio.open_nursery() as nursery:
@@ -183,14 +183,14 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         await nursery.start(partial(transport.serve, http_serve=peer_http.serve), peer_listeners)
         await nursery.start(transport.run)
         nursery.start_soon(tick_forever, inbox, heartbeat)
-        nursery.start_soon(_expiry_ticker, node, replica)
+        nursery.start_soon(_expiry_ticker, replica, view.clock)
         nursery.start_soon(keep_membership, replica, stats.last_heard, tracker.removed, reconfig, log)
         # Serve clients only once our own publish entry is applied: then everything that
         # was committed before this start is applied too, and no read sees an older state
         # (etcd waits for the same thing before it serves).
-        await _publish(node, log)
+        await _publish(replica, identity, reconfig, log)
         listeners = await listen(config.listen_client_urls)
-        app = ClientApp(node, discovery_service=config.discovery_service)
+        app = ClientApp(view, discovery_service=config.discovery_service)
         await nursery.start(serve_http, listeners, app, limits, log)
         log.info("ready", member=f"{member_id:x}", cluster=identity.cluster_id_hex,
                  client_urls=",".join(bound_urls(listeners)), peer_urls=",".join(bound_urls(peer_listeners)))
@@ -227,28 +227,27 @@ async def _hand_over_leadership(replica: Replica, inbox: Inbox, log: Logger) -> 
         await replica.role_changed.wait()
 
 
-async def _publish(node: HttpView, log: Logger) -> None:
+async def _publish(replica: Replica, me: Identity, reconfig: Reconfig, log: Logger) -> None:
     """Make this member's name and client URLs known to the cluster (retried until applied)."""
-    me = node.identity
-    command = publish_command(me.member_id, me.name, me.client_urls, node.reconfig.default_config.to_json())
+    command = publish_command(me.member_id, me.name, me.client_urls, reconfig.default_config.to_json())
     while True:
         try:
-            await node.propose(command)
+            await replica.propose(command)
             log.info("published", client_urls=",".join(me.client_urls))
             return
         except V2Error:
             await trio.sleep(0.5)  # no leader yet, or it timed out: try again
 
 
-async def _expiry_ticker(node: HttpView, replica: Replica) -> None:
+async def _expiry_ticker(replica: Replica, clock: Callable[[], int]) -> None:
     """The leader proposes Sync(now) whenever a TTL is due (STYLE principle 3: expiry is a
     logged operation; a member cut off from the leader expires nothing on its own)."""
     while True:
         await trio.sleep(SYNC_INTERVAL)
-        due = node.store.next_expiration
-        now = node.clock()
+        due = replica.store.next_expiration
+        now = clock()
         if replica.is_leader and due is not None and due <= now:
             try:
-                await node.propose(Command(Op.SYNC, cutoff=now))
+                await replica.propose(Command(Op.SYNC, cutoff=now))
             except V2Error:
                 pass  # lost leadership meanwhile; the next leader sweeps

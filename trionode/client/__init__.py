@@ -13,22 +13,9 @@ Imports only gocompat of trionode: it is a library users embed, not part of the 
 """
 
 from .client import Client
-from .errors import (
-                     ClientError,
-                     ClusterError,
-                     DirNotEmpty,
-                     EndpointError,
-                     EtcdError,
-                     EventIndexCleared,
-                     HTTPStatusError,
-                     KeyNotFound,
-                     NodeExists,
-                     NoEndpointsError,
-                     NotADir,
-                     NotAFile,
-                     RootReadOnly,
-                     TestFailed,
-)
+from .errors import (ClientError, ClusterError, DirNotEmpty, EndpointError, EtcdError, EventIndexCleared,
+                     HTTPStatusError, KeyNotFound, NodeExists, NoEndpointsError, NotADir, NotAFile,
+                     RootReadOnly, TestFailed)
 from .model import Member, Node, RequestInfo, Response, Resync
 
 __all__ = [

@@ -1,7 +1,7 @@
 """What the HTTP handlers read and ask of the node: one narrow API (issue 11).
 
 Every handler of both ports (keys, info, members, admin, the discovery service) takes a
-`NodeApi`; node.py's `Node` is the one implementation, and tests hand in fakes. What it
+`NodeApi`; node.py's `HttpView` is the one implementation, and tests hand in fakes. What it
 offers, and how often each part may change:
 
 * `identity`: who this member is, fixed at start (`Identity`);

@@ -1,6 +1,6 @@
 """The parameters of one /v2/keys request, checked in etcd 3.4's order (v2-spec §1.2).
 
-Every failure is an V2Error with index 0, raised at the first failing check of
+Every failure is a V2Error with index 0, raised at the first failing check of
 §1.2.6: form 210 -> prevIndex 203 -> waitIndex 203 -> recursive/sorted/wait/dir/quorum/
 stream 209 -> wait on a non-GET 209 -> empty prevValue 201 -> noValueOnSuccess 209 ->
 ttl 202 -> prevExist 209 -> refresh 209/211/212. Causes are etcd's texts, byte for byte.

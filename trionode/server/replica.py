@@ -64,7 +64,7 @@ class StatsSink(Protocol):
 
     def sent(self, messages: Iterable[Message], now: float) -> None: ...
 
-    def role_changed(self, soft_state: SoftState, wall_ns: int) -> None: ...
+    def soft_state_changed(self, soft_state: SoftState, wall_ns: int) -> None: ...
 
 
 class MembershipSink(Protocol):
@@ -239,7 +239,7 @@ class Replica:
             # A read index asked of the old leader may never be answered: ask the new one.
             if soft.leader:
                 self._inbox.read(self._requests.unanswered_reads())
-            self._stats.role_changed(soft, time.time_ns())
+            self._stats.soft_state_changed(soft, time.time_ns())
             self.role_changed.set()
             self.role_changed = trio.Event()
             self._log.info("raft.role", role=soft.role.name, leader=f"{soft.leader:x}", term=self._core.term)

@@ -125,7 +125,7 @@ class RaftStats:
     def unreachable(self, peer: int) -> None:
         self._follower(peer).failed()
 
-    def role_changed(self, soft_state: SoftState, wall_ns: int) -> None:
+    def soft_state_changed(self, soft_state: SoftState, wall_ns: int) -> None:
         if soft_state.role is not Role.LEADER:
             self.followers.clear()
             self._heartbeat_sent.clear()

@@ -17,7 +17,7 @@ changes):
 ids are the ones used, even if this derivation changes later.
 
 <path>/member/discovering holds the discovery URL while a new member waits for its peers
-there (bootstrap.py): a member restarted meanwhile resumes its own registration.
+there (membership/bootstrap.py): a member restarted meanwhile resumes its own registration.
 
 <path>/member/lock is held with flock(LOCK_EX | LOCK_NB) while the DataDir is open: a second
 process (or a second open in this one) gets DataDirError. The kernel releases the lock when

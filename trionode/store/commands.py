@@ -31,8 +31,8 @@ class Op(enum.IntEnum):
     CAD = 6
     SYNC = 7  # expire every node whose expiration <= cutoff
     NOOP = 8  # applies nothing
-    PUBLISH = 9  # a member's name and client URLs (key "/<id hex>", value JSON); see cluster.py
-    MEMBER = 10  # a membership change (key "/<id hex>", value JSON); see cluster.py
+    PUBLISH = 9  # a member's name and client URLs (key "/<id hex>", value JSON); see membership/members.py
+    MEMBER = 10  # a membership change (key "/<id hex>", value JSON); see membership/members.py
     REFUSED = 11  # a membership change the leader refused (another was in flight): fails its request
 
 
