@@ -11,7 +11,8 @@ import pytest
 from mypy import api
 
 ROOT = Path(__file__).resolve().parents[2]
-CORES = ["trionode/raft", "trionode/wire", "trionode/store", "trionode/gocompat", "trionode/v2"]
+CORES = ["trionode/raft", "trionode/wire", "trionode/store", "trionode/gocompat", "trionode/v2",
+         "trionode/telemetry/logger.py"]
 
 
 def test_cores_type_check(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
