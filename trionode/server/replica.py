@@ -193,12 +193,12 @@ class Replica:
                 core.propose_all([data for data, _ in batch.proposals])
             except ProposalDropped:
                 for _, waiter in batch.proposals:
-                    fail(waiter, V2Error(ErrorCode.RAFT_INTERNAL, "etcdserver: no leader"))
+                    fail(waiter, _no_leader())
         for ctx, waiter in batch.reads:
             try:
                 core.read_index(ctx)
             except ProposalDropped:
-                fail(waiter, V2Error(ErrorCode.RAFT_INTERNAL, "etcdserver: no leader"))
+                fail(waiter, _no_leader())
 
     async def _turn(self, ready: Ready) -> None:
         """One Ready. Committed entries are durable on a quorum already, so they are
@@ -298,3 +298,8 @@ def _split(messages: tuple[Message, ...]) -> tuple[list[Message], list[Message]]
     for message in messages:
         (early if message.type in _EARLY else late).append(message)
     return early, late
+
+
+def _no_leader() -> V2Error:
+    """What a request the core dropped gets (no leader known, or a transfer under way)."""
+    return V2Error(ErrorCode.RAFT_INTERNAL, "etcdserver: no leader")

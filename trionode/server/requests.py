@@ -38,8 +38,8 @@ class Waiter:
 
     async def wait(self) -> None:
         await self.done.wait()
-        if self.result is TIMED_OUT:
-            raise V2Error(ErrorCode.RAFT_INTERNAL, "etcdserver: request timed out")
+        if self.result is TIMED_OUT:  # a fresh copy: one exception object raised in many tasks
+            raise V2Error(TIMED_OUT.code, TIMED_OUT.cause)  # would share one traceback
 
 
 def fail(waiter: Waiter, error: V2Error) -> None:
