@@ -17,28 +17,17 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from .. import ETCD_SERVER_VERSION, __version__
 from ..gocompat.jsontext import quote
 from .errors import ConfigError
 from .file import load_config_file
-from .values import (
-    CLIENT_URLS,
-    PEER_URLS,
-    Url,
-    bind,
-    cluster,
-    fallback,
-    host_port,
-    items,
-    to_bool,
-    to_float,
-    to_int,
-    url_list,
-)
+from .options import BY_ENV, BY_NAME, FLAGS, usage
+from .tls import TlsSettings
+from .values import CLIENT_URLS, PEER_URLS, Url, to_bool, url_list
 
-__all__ = ["Config", "HttpSettings", "InfoRequested", "Url", "parse_config", "usage"]
+__all__ = ["FLAGS", "Config", "HttpSettings", "InfoRequested", "TlsSettings", "Url", "parse_config", "usage"]
 
 MAX_ELECTION_MS = 50_000  # etcd's upper bound for --election-timeout
 LOG_LEVELS = ("debug", "info", "warn", "error")
@@ -102,6 +91,8 @@ class Config:
     remove_delay_s: float = 1800.0
     sync_interval_s: float = 5.0
     http: HttpSettings = HttpSettings()
+    client_tls: TlsSettings = TlsSettings()
+    peer_tls: TlsSettings = TlsSettings()
 
     def __post_init__(self) -> None:
         # Frozen: the two derived defaults are filled in once, here, before validation.
@@ -121,11 +112,26 @@ class Config:
             values = getattr(self, flag.replace("-", "_"))
             if not values:
                 raise ConfigError(f"--{flag} must not be empty")
-            for url in values if flag != "initial-cluster" else (url for _, url in values):
-                if url.scheme == "https":
-                    raise ConfigError(f"--{flag}: https is not supported yet (no TLS): {url}")
         if not all(member for member, _ in self.initial_cluster):
             raise ConfigError("--initial-cluster: empty member name")
+        self.client_tls.check("client", self.listen_client_urls)
+        self.peer_tls.check("peer", self.listen_peer_urls)
+        self._validate_peer_schemes()
+
+    def _validate_peer_schemes(self) -> None:
+        """One scheme for every peer URL of the cluster: a member cannot speak TLS to some
+        peers and plain TCP to others (etcd would start such a cluster and fail to dial)."""
+        urls = [*self.listen_peer_urls, *self.initial_advertise_peer_urls,
+                *(url for _, url in self.initial_cluster), *map(Url.parse, self.peers)]
+        if len({url.scheme for url in urls}) > 1:
+            listed = ", ".join(sorted({str(url) for url in urls}))
+            raise ConfigError(f"mixed http and https peer URLs ({listed}): every member of a cluster "
+                              f"must use the same scheme for its peer URLs")
+
+    def notes(self) -> list[str]:
+        """Warnings about settings that start but are ignored or risky (TLS, for now)."""
+        return [*self.client_tls.notes("client", self.listen_client_urls),
+                *self.peer_tls.notes("peer", self.listen_peer_urls)]
 
     def _validate_values(self) -> None:
         if not self.name:
@@ -163,89 +169,6 @@ def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"--{flag} must be one of {', '.join(choices)} (set to {value!r})")
 
 
-class Flag(NamedTuple):
-    name: str
-    convert: Callable[[str], Any]
-    default: str  # as the help text shows it
-    help: str
-    legacy: bool = False  # an etcd 0.4 flag: shown with one dash
-    target: str = ""  # the 2.x flag it stands in for; shadowing and conflicts use it
-
-    @property
-    def env(self) -> str:
-        return "ETCD_" + self.name.upper().replace("-", "_")
-
-    @property
-    def shown(self) -> str:
-        return f"-{self.name}" if self.legacy else f"--{self.name}"
-
-
-_ADVERTISE_HELP = "Client URLs advertised to clients; required with --listen-client-urls."
-FLAGS: tuple[Flag, ...] = (
-    Flag("name", str, "default", "Human-readable name for this member."),
-    Flag("data-dir", str, "${name}.etcd", "Path to the data directory."),
-    Flag("listen-client-urls", url_list, CLIENT_URLS, "URLs to listen on for client traffic."),
-    Flag("advertise-client-urls", url_list, CLIENT_URLS, _ADVERTISE_HELP),
-    Flag("listen-peer-urls", url_list, PEER_URLS, "URLs to listen on for peers."),
-    Flag("initial-advertise-peer-urls", url_list, PEER_URLS,
-         "This member's peer URLs, advertised to the rest of the cluster."),
-    Flag("initial-cluster", cluster, "${name}=<each initial advertise peer URL>",
-         "Initial cluster for bootstrapping: name=url,..."),
-    Flag("initial-cluster-state", str, "new", "Initial cluster state ('new' or 'existing')."),
-    Flag("initial-cluster-token", str, "etcd-cluster", "Initial cluster token for bootstrap."),
-    Flag("discovery", lambda raw: raw or None, "", "Discovery URL used to bootstrap the cluster."),
-    Flag("discovery-fallback", fallback, "exit",
-         "When discovery fails: 'exit' (the only choice; there is no proxy mode)."),
-    Flag("enable-discovery-service", to_bool, "false",
-         "Also serve a discovery service: /new?size=N issues discovery URLs."),
-    Flag("config-file", str, "", "YAML file of flag values (keys: flag names without dashes; "
-         "a CoreOS cloud-config's 'coreos: etcd:' works too)."),
-    Flag("snapshot-count", to_int, "10000", "Committed entries between snapshots (2.x default)."),
-    Flag("heartbeat-interval", to_int, "100", "Heartbeat interval in milliseconds."),
-    Flag("election-timeout", to_int, "1000",
-         "Election timeout in milliseconds: at least 5 heartbeats, at most 50000."),
-    Flag("cors", lambda raw: tuple(items(raw)), "*", "Allowed CORS origins, comma-separated."),
-    Flag("max-history", to_int, "1000", "Events kept for watches that give a waitIndex."),
-    Flag("log-format", str, "text", "Log lines on stderr: 'text' (key=value) or 'json'."),
-    Flag("log-level", str, "info", "Log level: debug, info, warn or error."),
-    Flag("addr", host_port, "127.0.0.1:4001", "[0.4] Advertised client host:port, also "
-         "listened on unless -bind-addr.", True, "advertise-client-urls"),
-    Flag("bind-addr", bind, "-addr", "[0.4] Client listen host[:port] (port from -addr).",
-         True, "listen-client-urls"),
-    Flag("peer-addr", host_port, "127.0.0.1:2380", "[0.4] Advertised peer host:port, also "
-         "listened on unless -peer-bind-addr.", True, "initial-advertise-peer-urls"),
-    Flag("peer-bind-addr", bind, "-peer-addr", "[0.4] Peer listen host[:port] (port from "
-         "-peer-addr).", True, "listen-peer-urls"),
-    Flag("peers", lambda raw: tuple(str(host_port(item)) for item in items(raw)), "",
-         "[0.4] Peers to join: host:port,...", True),
-    Flag("peer-heartbeat-interval", to_int, "100", "[0.4] --heartbeat-interval.", True,
-         "heartbeat-interval"),
-    Flag("peer-election-timeout", to_int, "1000", "[0.4] --election-timeout.", True,
-         "election-timeout"),
-    Flag("cluster-active-size", to_int, "9", "[0.4] Voting members wanted (at least 3); "
-         "more machines join as standbys.", True),
-    Flag("cluster-remove-delay", to_float, "1800", "[0.4] Seconds before an unreachable "
-         "voter is removed (at least 2).", True),
-    Flag("cluster-sync-interval", to_float, "5", "[0.4] Seconds between a standby's syncs "
-         "(at least 1).", True),
-)
-_BY_NAME = {flag.name: flag for flag in FLAGS}
-# 0.4 read ETCD_SNAPSHOTCOUNT, not ETCD_SNAPSHOT_COUNT (v2-spec §6.1).
-_BY_ENV = {flag.env: flag for flag in FLAGS} | {"ETCD_SNAPSHOTCOUNT": _BY_NAME["snapshot-count"]}
-
-
-def usage() -> str:
-    lines = ["Usage: trionode [flags]    Start a trionode (etcd v2 API) server.", "",
-             "  -h | --help    Show this help.", "  --version      Show the version.", "",
-             "Flags take one or two dashes: '-flag value' or '-flag=value'. Each can also be",
-             "set with the environment variable shown, or as a key of --config-file.",
-             "Flags win over the environment, which wins over the config file.", ""]
-    for flag in FLAGS:
-        lines.append(f"  {flag.shown} '{flag.default}'    [{flag.env}]")
-        lines.append(f"      {flag.help}")
-    return "\n".join(lines) + "\n"
-
-
 def _scan_argv(argv: list[str]) -> dict[str, str]:
     """Go flag syntax -> {flag name: raw value}; the last occurrence wins."""
     found: dict[str, str] = {}
@@ -265,9 +188,9 @@ def _scan_argv(argv: list[str]) -> dict[str, str]:
             raise InfoRequested(usage())
         if name == "version":
             raise InfoRequested(f"trionode {__version__} (etcd API {ETCD_SERVER_VERSION})\n")
-        if name not in _BY_NAME:
+        if name not in BY_NAME:
             raise ConfigError(f"flag provided but not defined: {token.partition('=')[0]}")
-        if not eq and _BY_NAME[name].convert is to_bool:
+        if not eq and BY_NAME[name].convert is to_bool:
             value = "true"  # a Go bool flag: bare means true, a value needs "="
         elif not eq:
             if i == len(argv):
@@ -281,7 +204,7 @@ def _scan_environ(environ: Mapping[str, str], shadowed: set[str],
                   warn: Callable[[str], None]) -> dict[str, str]:
     found: dict[str, str] = {}
     for key in sorted(key for key in environ if key.startswith("ETCD_")):
-        flag = _BY_ENV.get(key)
+        flag = BY_ENV.get(key)
         if flag is None:
             warn(f"unrecognized environment variable {key}")
         elif (flag.target or flag.name) in shadowed:
@@ -295,7 +218,7 @@ def _convert(raw: dict[str, str], source: dict[str, str]) -> dict[str, Any]:
     values = {}
     for name, text in raw.items():
         try:
-            values[name] = _BY_NAME[name].convert(text)
+            values[name] = BY_NAME[name].convert(text)
         except ConfigError as exc:
             raise ConfigError(f"invalid value {quote(text)} for {source[name]}: {exc}") from None
     return values
@@ -305,15 +228,15 @@ def _scan_file(path: str | None, shadowed: set[str],
                warn: Callable[[str], None]) -> dict[str, str]:
     if not path:
         return {}
-    found = load_config_file(path, _BY_NAME.keys() - {"config-file"})
-    for name in [name for name in found if (_BY_NAME[name].target or name) in shadowed]:
+    found = load_config_file(path, BY_NAME.keys() - {"config-file"})
+    for name in [name for name in found if (BY_NAME[name].target or name) in shadowed]:
         warn(f"key {name} of config file {path} is shadowed by a flag or environment variable")
         del found[name]
     return found
 
 
 def _targets(names: dict[str, str]) -> set[str]:
-    return {_BY_NAME[name].target or name for name in names}
+    return {BY_NAME[name].target or name for name in names}
 
 
 def parse_config(argv: list[str], environ: Mapping[str, str],
@@ -325,11 +248,14 @@ def parse_config(argv: list[str], environ: Mapping[str, str],
     path = from_argv.get("config-file", from_env.get("config-file"))
     from_file = _scan_file(path, _targets(from_argv) | _targets(from_env), warn)
     source = {name: f"key {name} of config file {path}" for name in from_file}
-    source |= {name: f"environment variable {_BY_NAME[name].env}" for name in from_env}
-    source |= {name: f"flag {_BY_NAME[name].shown}" for name in from_argv}
+    source |= {name: f"environment variable {BY_NAME[name].env}" for name in from_env}
+    source |= {name: f"flag {BY_NAME[name].shown}" for name in from_argv}
     values = _convert(from_file | from_env | from_argv, source)
     _check_conflicts(values, source)
-    return _build(_clamped(values, source, warn))
+    config = _build(_clamped(values, source, warn))
+    for note in config.notes():
+        warn(note)
+    return config
 
 
 def _clamped(values: dict[str, Any], source: dict[str, str],
@@ -345,7 +271,7 @@ def _clamped(values: dict[str, Any], source: dict[str, str],
 
 def _check_conflicts(values: dict[str, Any], source: dict[str, str]) -> None:
     for name in values:
-        target = _BY_NAME[name].target
+        target = BY_NAME[name].target
         if target in values:
             raise ConfigError(f"{source[name]} and {source[target]} cannot both be set")
     if "listen-client-urls" in values and not {"advertise-client-urls", "addr"} & values.keys():
@@ -358,10 +284,30 @@ def _check_conflicts(values: dict[str, Any], source: dict[str, str]) -> None:
 
 def _build(values: dict[str, Any]) -> Config:
     kwargs = {_FIELD.get(name, name.replace("-", "_")): value for name, value in values.items()
-              if name in _FIELD or not (_BY_NAME[name].legacy or name in _NOT_FIELDS)}
-    _apply_addr(kwargs, values, "addr", "bind-addr", 4001, "client")
-    _apply_addr(kwargs, values, "peer-addr", "peer-bind-addr", 2380, "peer")
-    return Config(**kwargs)
+              if name in _FIELD or not (BY_NAME[name].legacy or name in _NOT_FIELDS)}
+    client_tls, peer_tls = _tls(kwargs, values, ""), _tls(kwargs, values, "peer-")
+    # 0.4 had no scheme in its addresses: https exactly when that port has a cert and key.
+    _apply_addr(kwargs, values, "addr", "bind-addr", 4001, "client", client_tls.has_files)
+    _apply_addr(kwargs, values, "peer-addr", "peer-bind-addr", 2380, "peer", peer_tls.has_files)
+    if peer_tls.has_files and "peers" in kwargs:
+        kwargs["peers"] = tuple(str(_with_scheme(Url.parse(peer), True)) for peer in kwargs["peers"])
+    return Config(**kwargs, client_tls=client_tls, peer_tls=peer_tls)
+
+
+def _tls(kwargs: dict[str, Any], values: dict[str, Any], prefix: str) -> TlsSettings:
+    """Take one port's TLS flags out of `kwargs`; 0.4's -[peer-]ca-file also means
+    client certificate authentication (it did in 0.4, and a CA file alone does in 3.4)."""
+    fields = ("cert-file", "key-file", "trusted-ca-file", "client-cert-auth", "auto-tls")
+    given = {name.replace("-", "_"): kwargs.pop(f"{prefix}{name}".replace("-", "_"))
+             for name in fields if f"{prefix}{name}" in values}
+    legacy_ca = values.get(f"{prefix}ca-file")
+    if legacy_ca:
+        given |= {"trusted_ca_file": legacy_ca, "client_cert_auth": True}
+    return TlsSettings(**given)
+
+
+def _with_scheme(url: Url, secure: bool) -> Url:
+    return dataclasses.replace(url, scheme="https" if secure else "http")
 
 
 _FIELD = {"heartbeat-interval": "heartbeat_interval_ms", "election-timeout": "election_timeout_ms",
@@ -375,7 +321,7 @@ _NOT_FIELDS = frozenset({"config-file", "discovery-fallback"})
 
 
 def _apply_addr(kwargs: dict[str, Any], values: dict[str, Any], addr: str, bind: str,
-                default_port: int, kind: str) -> None:
+                default_port: int, kind: str, secure: bool) -> None:
     """0.4: -addr is advertised and, without -bind-addr, also listened on. A bare
     -bind-addr host takes -addr's port, or else `default_port` (0.4's client port 4001;
     for peers our default 2380, since we advertise 2380 and not 0.4's 7001)."""
@@ -383,10 +329,12 @@ def _apply_addr(kwargs: dict[str, Any], values: dict[str, Any], addr: str, bind:
     listen_field = f"listen_{kind}_urls"
     url: Url | None = values.get(addr)
     if url is not None:
+        url = _with_scheme(url, secure)
         kwargs[advertise_field] = (url,)
     if bind in values:
         host, port = values[bind]
         inherited = url.port if url is not None else default_port
-        kwargs[listen_field] = (Url("http", host, inherited if port is None else port),)
+        kwargs[listen_field] = (Url("https" if secure else "http", host,
+                                    inherited if port is None else port),)
     elif url is not None and listen_field not in kwargs:
         kwargs[listen_field] = (url,)
