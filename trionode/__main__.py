@@ -1,7 +1,8 @@
 """Command line: flags -> Config -> trio.run(node.serve).
 
-Exit codes: 0 clean shutdown (or --help/--version), 1 the node could not start (its data, or an address to listen on)
-(DataDirError, WalCorruptError), 2 bad flags or environment, 130 interrupted before the
+Exit codes: 0 clean shutdown (or --help/--version), 1 the node could not start: its data,
+an address to listen on or a TLS file (DataDirError, WalCorruptError, ListenError,
+TlsError), 2 bad flags or environment, 130 interrupted before the
 node's own SIGINT handling took over.
 """
 
@@ -17,12 +18,13 @@ from structlog.typing import FilteringBoundLogger
 from .config.errors import ConfigError
 from .config.flags import InfoRequested, parse_config
 from .net.listen import ListenError
+from .net.tls import TlsError
 from .storage.errors import DataDirError, WalCorruptError
 from .telemetry.log import configure_logging
 
 __all__ = ["main"]
 
-_START_ERRORS = (DataDirError, WalCorruptError, ListenError)
+_START_ERRORS = (DataDirError, WalCorruptError, ListenError, TlsError)
 _FD_CEILING = 1 << 20  # Linux's default nr_open, for when the hard limit is unlimited
 
 

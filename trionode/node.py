@@ -23,6 +23,7 @@ import trio
 
 from .config.errors import ConfigError
 from .config.flags import Config
+from .config.values import Url
 from .http import HttpLimits, api, serve_http
 from .http.admin import PeerApp
 from .http.api import Identity, RaftStatus
@@ -35,6 +36,7 @@ from .membership.reconfig import Reconfig
 from .membership.standbys import keep_membership
 from .membership.tracker import MembershipTracker
 from .net.listen import bound_urls, listen
+from .net.tls import PortTls, port_tls
 from .peer import PeerTransport
 from .raft import RaftConfig, RaftCore, Role
 from .raft.membership import successor
@@ -98,19 +100,29 @@ async def serve(config: Config, log: Logger) -> None:
     """Run a node until SIGTERM/SIGINT; raises DataDirError/WalCorruptError on bad data."""
     token = cluster_token(config)
     fresh = not DataDir.exists(config.data_dir)
+    client_tls, peer_tls = await trio.to_thread.run_sync(_tls, config)  # TlsError: a file is bad
     # A new member finds out who its cluster is (which may mean asking a running cluster
     # or a discovery service) before its data dir exists: the answer is recorded in it.
-    planned = await plan(config, log) if fresh else None
+    planned = await plan(config, log, peer_tls.client) if fresh else None
     with DataDir.open(config.data_dir, config.name, token, ids=planned and planned.ids,
                       bootstrap=planned and planned.record()) as datadir:
         boot = recorded(datadir.bootstrap, config)
         storage, recovered = await trio.to_thread.run_sync(Storage.open, config.data_dir, log)
         try:
-            await _run(config, datadir, storage, recovered, boot, log)
+            await _run(config, datadir, storage, recovered, boot, log, client_tls, peer_tls)
         finally:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(storage.close)
     log.info("stopped")
+
+
+def _tls(config: Config) -> tuple[PortTls, PortTls]:
+    """Both ports' TLS contexts (blocking: reads the files, may write auto-TLS's)."""
+    def hosts(urls: tuple[Url, ...]) -> list[str]:
+        return [url.host for url in urls]
+
+    return (port_tls(config.client_tls, "client", config.data_dir, hosts(config.listen_client_urls)),
+            port_tls(config.peer_tls, "peer", config.data_dir, hosts(config.listen_peer_urls)))
 
 
 def _machine(config: Config, member_id: int, cluster_id: int, recovered: Recovered,
@@ -142,18 +154,20 @@ def _core(config: Config, member_id: int, membership: Membership, recovered: Rec
 
 
 async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Recovered,
-               boot: Bootstrap, log: Logger) -> None:
+               boot: Bootstrap, log: Logger, client_tls: PortTls, peer_tls: PortTls) -> None:
     member_id, cluster_id = datadir.member_id, datadir.cluster_id
     machine = _machine(config, member_id, cluster_id, recovered, boot)
     core = _core(config, member_id, machine.membership, recovered, boot, log)
     # Built in dependency order, each part handed what it needs: no part refers back.
     stats = RaftStats(time.time_ns())
     inbox = Inbox(member_id, stats)
+    # One scheme for every peer URL (config checks it): https peers are dialled over TLS.
+    peer_dial = peer_tls.client if config.initial_advertise_peer_urls[0].scheme == "https" else None
     transport = PeerTransport(member_id, cluster_id, {}, config.initial_advertise_peer_urls[0].host, log,
                               deliver=inbox.deliver,
                               report_unreachable=inbox.report_unreachable,
-                              report_snapshot=inbox.report_snapshot)
-    tracker = MembershipTracker(member_id, cluster_id, transport, log)
+                              report_snapshot=inbox.report_snapshot, tls=peer_dial)
+    tracker = MembershipTracker(member_id, cluster_id, transport, log, peer_tls.client)
     snapshot_index = recovered.snapshot.index if recovered.snapshot else 0
     tracker.changed(machine.membership, (), snapshot_index)  # whom we start with: peers to dial
     settings = ReplicaSettings(member_id, config.snapshot_count, REQUEST_TIMEOUT,
@@ -179,7 +193,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         nursery.start_soon(replica.expire_requests)
         if core.voters == (member_id,):  # alone: no one to wait for, campaign at once
             inbox.campaign()
-        peer_listeners = await listen(config.listen_peer_urls)
+        peer_listeners = await listen(config.listen_peer_urls, peer_tls.server)
         await nursery.start(partial(transport.serve, http_serve=peer_http.serve), peer_listeners)
         await nursery.start(transport.run)
         nursery.start_soon(tick_forever, inbox, heartbeat)
@@ -189,9 +203,12 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         # was committed before this start is applied too, and no read sees an older state
         # (etcd waits for the same thing before it serves).
         await _publish(replica, identity, reconfig, log)
-        listeners = await listen(config.listen_client_urls)
-        app = ClientApp(view, discovery_service=config.discovery_service)
-        await nursery.start(serve_http, listeners, app, limits, log)
+        listeners = await listen(config.listen_client_urls, client_tls.server)
+        for scheme in ("http", "https"):  # the discovery service names the scheme it is asked on
+            served = [one for one in listeners if isinstance(one, trio.SSLListener) == (scheme == "https")]
+            app = ClientApp(view, discovery_service=config.discovery_service, scheme=scheme)
+            if served:
+                await nursery.start(serve_http, served, app, limits, log)
         log.info("ready", member=f"{member_id:x}", cluster=identity.cluster_id_hex,
                  client_urls=",".join(bound_urls(listeners)), peer_urls=",".join(bound_urls(peer_listeners)))
 

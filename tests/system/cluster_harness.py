@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import signal
+import ssl
 import threading
 import time
 import urllib.parse
@@ -69,18 +70,19 @@ def normalised_tree(response: Response) -> dict:
 class Cluster:
     """`size` members node1..nodeN sharing one token; `start()` spawns them all."""
 
-    def __init__(self, nodes: Nodes, size: int = 3, *extra: str) -> None:
+    def __init__(self, nodes: Nodes, size: int = 3, *extra: str, tls: ssl.SSLContext | None = None) -> None:
         self.nodes = nodes
         self.token = f"trionode-test-{os.getpid()}-{len(nodes.nodes)}-{time.monotonic_ns()}"
         names = [f"node{i + 1}" for i in range(size)]
-        peers = {name: f"http://127.0.0.1:{free_port()}" for name in names}
+        scheme = "http" if tls is None else "https"  # https: `extra` holds both ports' TLS flags
+        peers = {name: f"{scheme}://127.0.0.1:{free_port()}" for name in names}
         initial = ",".join(f"{name}={url}" for name, url in peers.items())
         self.peer_urls = peers  # member name -> peer URL
         self.members: list[Node] = [
             nodes.node(name, "--listen-peer-urls", peers[name], "--initial-advertise-peer-urls", peers[name],
                        "--initial-cluster", initial, "--initial-cluster-token", self.token,
                        "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS),
-                       *extra)
+                       *extra, tls=tls)
             for name in names]
         self.ids: dict[str, str] = {}  # member name -> hex id, learned from /v2/stats/self
 

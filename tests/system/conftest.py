@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -66,8 +67,11 @@ class Response:
 class Node:
     """One trionode process (and its later incarnations on the same data dir)."""
 
-    def __init__(self, owner: Nodes, name: str, data_dir: Path, extra: Sequence[str]) -> None:
+    def __init__(self, owner: Nodes, name: str, data_dir: Path, extra: Sequence[str],
+                 tls: ssl.SSLContext | None = None, env: dict[str, str] | None = None) -> None:
         self._owner = owner
+        self.tls = tls  # https URLs (the TLS flags are in `extra`), and our client's context
+        self.env = env  # extra environment variables
         self.name = name
         self.serial = len(owner.nodes)  # two handles may share a name (and a data dir)
         self.data_dir = data_dir
@@ -98,18 +102,26 @@ class Node:
         self.close_client()
         self.runs += 1
         self.port = free_port()
-        url = f"http://127.0.0.1:{self.port}"
+        url = f"{self.scheme}://127.0.0.1:{self.port}"
         self.log_path = self._owner.root / f"{self.serial}-{self.name}.run{self.runs}.log"
         argv = [sys.executable, "-m", "trionode", "--name", name or self.name,
                 "--data-dir", str(self.data_dir), "--listen-client-urls", url,
                 "--advertise-client-urls", url, *self.extra]
         if "--initial-cluster" not in self.extra:  # a single member: a peer port of its own
-            peer = f"http://127.0.0.1:{free_port()}"
+            peer = f"{self.scheme}://127.0.0.1:{free_port()}"
             argv += ["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                      "--initial-cluster", f"{name or self.name}={peer}"]
         with open(self.log_path, "wb") as log:
-            self.proc = self._owner.popen(argv, log)
+            self.proc = self._owner.popen(argv, log, self.env)
         return self.proc
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.tls is None else "https"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> Node:
         """Spawn and wait for /health; retries once if the OS gave our port away meanwhile."""
@@ -183,6 +195,8 @@ class Node:
     # --- HTTP -----------------------------------------------------------------------------
 
     def connect(self, timeout: float = 10.0) -> http.client.HTTPConnection:
+        if self.tls is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=self.tls)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method: str, path: str, form: dict | None = None,
@@ -228,18 +242,20 @@ class Nodes:
         self._procs: list[subprocess.Popen] = []
         self.nodes: list[Node] = []
 
-    def node(self, name: str = "n1", *extra: str, data_dir: Path | None = None) -> Node:
-        """A node handle (not started): its own data dir unless one is given."""
-        node = Node(self, name, data_dir or self.root / f"{name}.data", extra)
+    def node(self, name: str = "n1", *extra: str, data_dir: Path | None = None,
+             tls: ssl.SSLContext | None = None, env: dict[str, str] | None = None) -> Node:
+        """A node handle (not started): its own data dir unless one is given. With `tls`
+        its URLs are https and our requests use that context (`extra` has the TLS flags)."""
+        node = Node(self, name, data_dir or self.root / f"{name}.data", extra, tls, env)
         self.nodes.append(node)
         return node
 
-    def start(self, name: str = "n1", *extra: str) -> Node:
-        return self.node(name, *extra).start()
+    def start(self, name: str = "n1", *extra: str, tls: ssl.SSLContext | None = None) -> Node:
+        return self.node(name, *extra, tls=tls).start()
 
-    def popen(self, argv: list[str], log) -> subprocess.Popen:
+    def popen(self, argv: list[str], log, env: dict[str, str] | None = None) -> subprocess.Popen:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                cwd=REPO, start_new_session=True)
+                                cwd=REPO, start_new_session=True, env=env and {**os.environ, **env})
         self._procs.append(proc)
         return proc
 

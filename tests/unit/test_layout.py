@@ -344,7 +344,7 @@ ALLOWED = {
     "store": {"gocompat", "v2"},
     "config": {"gocompat", "trionode"},
     "storage": {"raft", "telemetry"},
-    "net": {"config"},
+    "net": {"config", "storage"},
     "client": {"gocompat"},
     "ctl": {"client", "gocompat", "trionode"},
     "peer": {"net", "raft", "telemetry", "wire"},

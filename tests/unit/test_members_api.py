@@ -48,10 +48,10 @@ async def test_add_update_remove_go_to_the_node() -> None:
     ("notaurl", "URL scheme must be http, https, unix, or unixs: notaurl"),
     ("http://127.0.0.1", 'URL address does not have the form "host:port": http://127.0.0.1'),
     ("http://127.0.0.1:7001/", "URL must not contain a path: http://127.0.0.1:7001/"),
-    ("unix://sock:1", "trionode members talk plain TCP: only http:// is supported (no TLS, no unix "
+    ("unix://sock:1", "trionode members talk TCP: only http:// and https:// are supported (no unix "
                       "sockets): unix://sock:1"),
-    ("https://127.0.0.1:7001", "trionode members talk plain TCP: only http:// is supported (no TLS, no "
-                               "unix sockets): https://127.0.0.1:7001"),
+    ("https://127.0.0.1:7001", "mixed http and https peer URLs: this cluster's members use http:// peer "
+                               "URLs, not https://127.0.0.1:7001"),
 ])
 async def test_peer_urls_etcd_refuses_and_ones_we_cannot_dial(url: str, message: str) -> None:
     node = fake()

@@ -192,7 +192,8 @@ class Peers:
         self.answers = answers
         self.asked: list[tuple[float, list[str], int, int]] = []
 
-    async def __call__(self, peer_urls: list[str], member_id: int, cluster_id: int, log: Any) -> bool:
+    async def __call__(self, peer_urls: list[str], member_id: int, cluster_id: int, log: Any,
+                       tls: Any = None) -> bool:
         self.asked.append((trio.current_time(), list(peer_urls), member_id, cluster_id))
         return self.answers.pop(0)
 

@@ -47,9 +47,10 @@ _INFO: dict[str, tuple[frozenset[str], str, Callable[[NodeApi], HttpResponse]]] 
 class ClientApp:
     """The client-port application handed to the HTTP server."""
 
-    def __init__(self, node: NodeApi, *, discovery_service: bool = False) -> None:
+    def __init__(self, node: NodeApi, *, discovery_service: bool = False, scheme: str = "http") -> None:
         self._node = node
         self._discovery = discovery_service  # --enable-discovery-service: /new and /<token>
+        self._scheme = scheme  # of the listeners it serves: discovery URLs name it
 
     async def __call__(self, request: Request) -> HttpResponse:
         # Go's mux cleans every path, not only the keys space (v2-spec §1.1.3).
@@ -72,5 +73,5 @@ class ClientApp:
         if path == "/v2/members" or path.startswith("/v2/members/"):
             return await handle_members(self._node, request)
         if self._discovery and is_discovery_path(path):
-            return await handle_discovery(self._node, request)
+            return await handle_discovery(self._node, request, self._scheme)
         return NOT_FOUND

@@ -1,8 +1,8 @@
 """A discovery service on the client port, as discovery.etcd.io offered (--enable-discovery-service).
 
 * `GET|PUT|POST /new[?size=N]` issues a token: it creates `/_etcd/registry/<token>/_config/size`
-  = N (default 3) through Raft and answers `http://<Host>/<token>` as text/plain, the way
-  discovery.etcd.io did (no JSON, no trailing newline: `curl .../new` printed the bare URL).
+  = N (default 3) through Raft and answers `http://<Host>/<token>` (https:// when asked on
+  an https listener) as text/plain, the way discovery.etcd.io did (no JSON, no trailing newline: `curl .../new` printed the bare URL).
 * `/<token>[/...]` is the keys API on `/_etcd/registry/<token>[/...]`, any method and query,
   so that visiting the discovery URL shows the registry directory (the 0.4 tutorial's
   {"action":"get","node":{"key":"/_etcd/registry/<token>",...}}), and members, ours or etcd
@@ -42,12 +42,12 @@ def is_discovery_path(path: str) -> bool:
     return path == "/new" or _TOKEN.fullmatch(path) is not None
 
 
-async def handle_discovery(node: NodeApi, request: Request) -> HttpResponse:
-    """Serve a path for which is_discovery_path() holds."""
+async def handle_discovery(node: NodeApi, request: Request, scheme: str = "http") -> HttpResponse:
+    """Serve a path for which is_discovery_path() holds; `scheme` is the listener's."""
     if request.path == "/new":
         if request.method not in _NEW_METHODS:
             return _text(405, "Method Not Allowed", ("Allow", "GET,PUT,POST"))
-        return await _new_token(node, request)
+        return await _new_token(node, request, scheme)
     if request.method not in _KEYS_METHODS:
         return _text(405, "Method Not Allowed", ("Allow", "HEAD,GET,PUT,POST,DELETE"))
     match = _TOKEN.fullmatch(request.path)
@@ -63,7 +63,7 @@ def _to_registry(request: Request) -> Request:
     return request._replace(path=path, raw_path=raw_path, target=target)
 
 
-async def _new_token(node: NodeApi, request: Request) -> HttpResponse:
+async def _new_token(node: NodeApi, request: Request, scheme: str) -> HttpResponse:
     try:
         form = parse_form(request.method, request.query, request.header(b"content-type"),
                           request.body)
@@ -80,7 +80,7 @@ async def _new_token(node: NodeApi, request: Request) -> HttpResponse:
         await node.propose(Command(Op.CREATE, f"{REGISTRY}/{token}/_config/size", str(size)))
     except V2Error as exc:  # no leader, shutting down: the token was not made
         return _text(exc.status if exc.status >= 500 else 500, f"Unable to create a token: {exc}")
-    return HttpResponse(200, [_TEXT], f"http://{host}/{token}".encode())
+    return HttpResponse(200, [_TEXT], f"{scheme}://{host}/{token}".encode())
 
 
 def _size(text: str | None) -> int | None:

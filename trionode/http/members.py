@@ -42,11 +42,11 @@ async def _route(node: NodeApi, request: Request, sub: str) -> HttpResponse:
             return info.members_leader(node)
         raise MemberError(404, "Not found")
     if method == "POST" and not sub:
-        member = await node.reconfig.add_member(_peer_urls(request))
+        member = await node.reconfig.add_member(_same_scheme(node, _peer_urls(request)))
         return HttpResponse(201, headers, (info.member_json(member) + "\n").encode())
     if method in ("DELETE", "PUT") and sub:
         if method == "PUT":
-            urls = _peer_urls(request)
+            urls = _same_scheme(node, _peer_urls(request))
         member_id = _member_id(sub)
         if method == "PUT":
             await node.reconfig.update_member(member_id, urls)
@@ -82,11 +82,22 @@ def _check_url(url: str) -> str:
     if parts.path:
         raise MemberError(400, f"URL must not contain a path: {url}")
     try:
-        if parts.scheme != "http":
-            raise ConfigError("only http:// is supported (no TLS, no unix sockets)")
+        if parts.scheme not in ("http", "https"):
+            raise ConfigError("only http:// and https:// are supported (no unix sockets)")
         return str(Url.parse(url))
     except ConfigError as exc:
-        raise MemberError(400, f"trionode members talk plain TCP: {exc}: {url}") from None
+        raise MemberError(400, f"trionode members talk TCP: {exc}: {url}") from None
+
+
+def _same_scheme(node: NodeApi, urls: list[str]) -> list[str]:
+    """A cluster's peer URLs share one scheme (config refuses a mixed one at start): a member
+    speaks TLS to every peer or to none."""
+    ours = {url.partition("://")[0] for member in node.membership.members for url in member.peer_urls}
+    theirs = {url.partition("://")[0] for url in urls}
+    if len(ours | theirs) > 1:
+        raise MemberError(400, f"mixed http and https peer URLs: this cluster's members use "
+                               f"{'/'.join(sorted(ours))}:// peer URLs, not {', '.join(urls)}")
+    return urls
 
 
 def _member_id(text: str) -> int:

@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable, NoReturn
 import trio
 
 from ..net.sockio import DirectSocket
+from ..net.tls import handshake, peer_address
 from ..telemetry.logger import Logger
 from . import replies
 from .date import DateCache
@@ -65,6 +66,7 @@ _NO_BODY_STATUS = frozenset({204, 304})
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
+_TLS_HANDSHAKE = 0x16  # the first byte of a TLS ClientHello record
 _JOIN_LIMIT = 1 << 16  # bodies up to this size are copied behind the head for a single send
 _APP_FAILED = HttpResponse(500, [("Content-Type", "text/plain; charset=utf-8")], b"500 Internal Server Error\n")
 
@@ -117,12 +119,13 @@ class HttpConnections:
 
 
 async def serve_http(
-    listeners: list[trio.SocketListener], app: App, limits: HttpLimits, log: Logger,
-    *, task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+    listeners: list[trio.abc.Listener], app: App, limits: HttpLimits, log: Logger,
+    *, task_status: trio.TaskStatus[list[trio.abc.Listener]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve HTTP on `listeners` until cancelled; `task_status.started(listeners)` once listening.
 
-    trio's SocketStream already sets TCP_NODELAY on every accepted connection.
+    trio's SocketStream already sets TCP_NODELAY on every accepted connection. An
+    SSLListener's connections (https URLs) are served once their handshake completes.
     """
     connections = HttpConnections(app, limits, log)
     async with trio.open_nursery() as nursery:
@@ -143,6 +146,9 @@ async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits
 async def _serve(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Logger,
                  dates: DateCache, sweeper: Sweeper, initial: bytes = b"") -> None:
     """Serve one connection until it ends; never raises (a bug costs one connection only)."""
+    if isinstance(stream, trio.SSLStream) and not await handshake(stream, limits.request_timeout, log.info):
+        await trio.aclose_forcefully(stream)
+        return
     conn = _Connection(stream, app, limits, log, dates, sweeper)
     conn.reader.feed(initial)  # already here: the first request's deadline starts now
     sweeper.add(conn)
@@ -207,6 +213,11 @@ class _Connection:
                 self._deadline(_IDLE, self.limits.idle_timeout)
                 data = await reader.receive()
                 if not data:
+                    return None
+                if data[0] == _TLS_HANDSHAKE and self.direct is not None:
+                    # A TLS client on a plain port: close without a reply, as etcd does
+                    # (an HTTP reply would only be garbage to it).
+                    self.log.info("http.tls_on_plain_port", remote=peer_address(self.stream))
                     return None
                 reader.feed(data)  # kept as is: a request in one read is parsed in place
             self._deadline(_REQUEST, self.limits.request_timeout)

@@ -7,6 +7,7 @@ whatever the flags or the discovery service say by then.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -53,8 +54,8 @@ def recorded(record: dict | None, config: Config) -> Bootstrap:
     return Bootstrap(members, bool(record["joined"]))
 
 
-async def plan(config: Config, log: Logger) -> Bootstrap:
-    """The membership a brand-new member starts with."""
+async def plan(config: Config, log: Logger, peer_tls: ssl.SSLContext | None = None) -> Bootstrap:
+    """The membership a brand-new member starts with; `peer_tls` dials https peers."""
     token = cluster_token(config)
     own = [str(u) for u in config.initial_advertise_peer_urls]
     if config.initial_cluster_state == "existing":
@@ -62,10 +63,10 @@ async def plan(config: Config, log: Logger) -> Bootstrap:
         if not asked:
             raise ConfigError("--initial-cluster-state existing: --initial-cluster must name the "
                               "running members to join")
-        joined = await fetch_cluster(asked, own, log)
+        joined = await fetch_cluster(asked, own, log, peer_tls)
         return Bootstrap(joined.members, True, (joined.member_id, joined.cluster_id))
     if config.peers:
-        joined = await self_join([p for p in config.peers if p not in own], own, log)
+        joined = await self_join([p for p in config.peers if p not in own], own, log, peer_tls)
         return Bootstrap(joined.members, True, (joined.member_id, joined.cluster_id))
     if config.discovery:
         # A member stopped while it waited for its peers is resumed, not refused as a

@@ -15,6 +15,7 @@ same way. Beyond activeSize it is added as a standby, where 0.4 made it one too.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import trio
 
 from ..client import Client, ClientError
-from ..client.connection import Connection, TransportError, dial
+from ..client.connection import TransportError, open_connection
 from ..config.errors import ConfigError
 from ..telemetry.logger import Logger
 from .members import Member
@@ -44,9 +45,11 @@ class Joined:
     members: tuple[Member, ...]
 
 
-async def fetch_cluster(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Logger) -> Joined:
-    """The cluster as the first peer that answers lists it; we must be in it, unstarted."""
-    url, cluster_id, members = await _first_answer(peer_urls, log)
+async def fetch_cluster(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Logger,
+                        tls: ssl.SSLContext | None = None) -> Joined:
+    """The cluster as the first peer that answers lists it; we must be in it, unstarted.
+    `tls` (the peer port's client context) dials https peer URLs."""
+    url, cluster_id, members = await _first_answer(peer_urls, log, tls)
     me = _find(members, own_peer_urls)
     if me is None:
         raise JoinError(
@@ -55,16 +58,19 @@ async def fetch_cluster(peer_urls: Sequence[str], own_peer_urls: Sequence[str], 
     return Joined(me.id, cluster_id, tuple(members))
 
 
-async def self_join(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Logger) -> Joined:
-    """0.4's -peers: add ourselves unless already added, then join."""
-    url, cluster_id, members = await _first_answer(peer_urls, log)
+async def self_join(peer_urls: Sequence[str], own_peer_urls: Sequence[str], log: Logger,
+                    tls: ssl.SSLContext | None = None) -> Joined:
+    """0.4's -peers: add ourselves unless already added, then join. The addition goes to
+    the members' client URLs; when those are https, with the peer port's certificate and
+    trust (`tls`), as 0.4's joins did everything with the peer certificate."""
+    url, cluster_id, members = await _first_answer(peer_urls, log, tls)
     me = _find(members, own_peer_urls)
     if me is not None:
         return Joined(me.id, cluster_id, tuple(members))
     endpoints = [u for m in members for u in m.client_urls]
     if not endpoints:
         raise JoinError(f"the cluster at {url} lists no client URL to ask for our addition")
-    async with Client(endpoints) as client:
+    async with Client(endpoints, ssl_context=tls) as client:
         try:
             added = await client.add_member(own_peer_urls[0])
         except (ClientError, ValueError) as exc:
@@ -82,26 +88,28 @@ def _find(members: Sequence[Member], own_peer_urls: Sequence[str]) -> Member | N
     return me
 
 
-async def _first_answer(peer_urls: Sequence[str], log: Logger) -> tuple[str, int, list[Member]]:
+async def _first_answer(peer_urls: Sequence[str], log: Logger,
+                        tls: ssl.SSLContext | None) -> tuple[str, int, list[Member]]:
     """Ask each peer URL in turn for the member list; the first good answer wins."""
     reasons = []
     for url in peer_urls:
         try:
             with trio.fail_after(_PEER_TIMEOUT):
-                return (url, *await _get_members(url))
+                return (url, *await _get_members(url, tls))
         except (OSError, TransportError, trio.TooSlowError, ValueError, KeyError, TypeError) as exc:
             reasons.append(f"{url}: {exc or type(exc).__name__}")
             log.warning("join.peer_failed", peer=url, error=str(exc) or type(exc).__name__)
     raise JoinError("could not get the member list from any peer: " + "; ".join(reasons))
 
 
-async def removed_by_peers(peer_urls: Sequence[str], member_id: int, cluster_id: int, log: Logger) -> bool:
+async def removed_by_peers(peer_urls: Sequence[str], member_id: int, cluster_id: int, log: Logger,
+                           tls: ssl.SSLContext | None = None) -> bool:
     """Whether a peer of our cluster says we were removed (410). Peers that do not know of
     us yet (404), or do not answer, prove nothing: only a removal applied by one does."""
     for url in peer_urls:
         try:
             with trio.fail_after(_PEER_TIMEOUT):
-                status, headers, _ = await _get(url, f"/members/{member_id:x}")
+                status, headers, _ = await _get(url, f"/members/{member_id:x}", tls)
         except (OSError, TransportError, trio.TooSlowError) as exc:
             log.debug("join.peer_failed", peer=url, error=str(exc) or type(exc).__name__)
             continue
@@ -110,10 +118,13 @@ async def removed_by_peers(peer_urls: Sequence[str], member_id: int, cluster_id:
     return False
 
 
-async def _get(url: str, path: str) -> tuple[int, dict[str, str], bytes]:
+async def _get(url: str, path: str, tls: ssl.SSLContext | None) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
-    stream = await dial(parts.hostname or "", parts.port or 80)
-    conn = Connection(stream)
+    secure = parts.scheme == "https"
+    if secure and tls is None:
+        raise TransportError(f"{url}: an https peer URL, and this member has no peer TLS settings")
+    conn = await open_connection(parts.hostname or "", parts.port or (443 if secure else 80),
+                                 ssl_context=tls if secure else None)
     try:
         await conn.send("GET", path, parts.netloc, None, None)
         head = await conn.read_head()
@@ -122,8 +133,8 @@ async def _get(url: str, path: str) -> tuple[int, dict[str, str], bytes]:
         conn.close()
 
 
-async def _get_members(url: str) -> tuple[int, list[Member]]:
-    status, headers, body = await _get(url, "/members")
+async def _get_members(url: str, tls: ssl.SSLContext | None) -> tuple[int, list[Member]]:
+    status, headers, body = await _get(url, "/members", tls)
     if status != 200:
         raise ValueError(f"GET /members answered {status}")
     cluster_id = int(headers["x-etcd-cluster-id"], 16)

@@ -7,6 +7,7 @@ longer talk to it), so after a while without a leader it asks them (join.removed
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -60,9 +61,11 @@ def peer_addresses(membership: Membership, me: int, log: Logger) -> dict[int, Ad
 class MembershipTracker:
     """The replica's MembershipSink."""
 
-    def __init__(self, member_id: int, cluster_id: int, peers: PeerBook, log: Logger) -> None:
+    def __init__(self, member_id: int, cluster_id: int, peers: PeerBook, log: Logger,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.member_id = member_id
         self.cluster_id = cluster_id
+        self._tls = tls  # dials https peer URLs when we ask whether we were removed
         self.removed = trio.Event()
         self._peers = peers
         self._log = log
@@ -99,7 +102,7 @@ class MembershipTracker:
             if replica.leader_id:
                 continue
             me = self.member_id
-            if await removed_by_peers(self._peer_urls, me, self.cluster_id, self._log):
+            if await removed_by_peers(self._peer_urls, me, self.cluster_id, self._log, self._tls):
                 self._log.warning("member_removed", member=f"{me:x}",
                                   reason="the cluster says it removed this member")
                 self.removed.set()

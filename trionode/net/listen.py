@@ -1,7 +1,13 @@
-"""Opening the client and peer listeners, and naming what was bound."""
+"""Opening the client and peer listeners, and naming what was bound.
+
+An https URL's listener is a trio.SSLListener: its connections arrive as SSLStreams whose
+handshake has not happened yet; the server that takes them does it, under a deadline
+(tls.handshake).
+"""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 
 import trio
@@ -10,25 +16,36 @@ from ..config.values import Url
 
 __all__ = ["ListenError", "bound_urls", "listen"]
 
+Listener = trio.SocketListener | trio.SSLListener[trio.SocketStream]
+
 
 class ListenError(Exception):
     """A client or peer URL that cannot be listened on (in use, not a local address)."""
 
 
-async def listen(urls: Iterable[Url]) -> list[trio.SocketListener]:
-    listeners: list[trio.SocketListener] = []
+async def listen(urls: Iterable[Url], tls: ssl.SSLContext | None = None) -> list[Listener]:
+    """A listener per URL (per address of its host); `tls` serves the https ones."""
+    listeners: list[Listener] = []
     for url in urls:
         try:
-            listeners.extend(await trio.open_tcp_listeners(url.port, host=url.host, backlog=1024))
+            opened = await trio.open_tcp_listeners(url.port, host=url.host, backlog=1024)
         except OSError as exc:
             raise ListenError(f"cannot listen on {url}: {exc.strerror or exc}") from None
+        if url.scheme == "https":
+            if tls is None:
+                raise ListenError(f"cannot listen on {url}: no TLS certificate for it")
+            listeners.extend(trio.SSLListener(listener, tls, https_compatible=True) for listener in opened)
+        else:
+            listeners.extend(opened)
     return listeners
 
 
-def bound_urls(listeners: list[trio.SocketListener]) -> list[str]:
+def bound_urls(listeners: list[Listener]) -> list[str]:
     """The addresses actually bound (port 0 becomes the OS's choice), for the log."""
     names = []
     for listener in listeners:
-        host, port = listener.socket.getsockname()[:2]
-        names.append(f"http://{host}:{port}")
+        scheme = "https" if isinstance(listener, trio.SSLListener) else "http"
+        socket = listener.transport_listener.socket if isinstance(listener, trio.SSLListener) else listener.socket
+        host, port = socket.getsockname()[:2]
+        names.append(f"{scheme}://{host}:{port}")
     return names

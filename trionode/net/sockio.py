@@ -6,6 +6,9 @@ successful call, so that a busy connection cannot starve the others. On our hot 
 at once, and that pass was a large part of the cost of a request. These helpers try the
 system call on the descriptor first and wait through trio only when it would block;
 fairness is kept by yielding once every `YIELD_EVERY` reads that did not wait.
+
+A TLS stream has no descriptor to write to directly: `stream_io` gives it the same two
+calls, through trio.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 
 import trio
 
-__all__ = ["DirectSocket", "YIELD_EVERY"]
+__all__ = ["DirectSocket", "StreamIO", "YIELD_EVERY", "stream_io"]
 
 YIELD_EVERY = 16
 
@@ -57,3 +60,24 @@ class DirectSocket:
                 self._unyielded = 0
                 await trio.lowlevel.checkpoint()
             return data
+
+
+class StreamIO:
+    """DirectSocket's two calls on any trio stream (a TLS one): every call goes through trio."""
+
+    __slots__ = ("stream",)
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+
+    async def send_all(self, data: bytes, timeout: float) -> None:
+        with trio.fail_after(timeout):
+            await self.stream.send_all(data)
+
+    async def receive_some(self, max_bytes: int) -> bytes:
+        return await self.stream.receive_some(max_bytes)
+
+
+def stream_io(stream: trio.abc.Stream) -> DirectSocket | StreamIO:
+    """Direct I/O for a plain socket stream, trio's own for anything else."""
+    return DirectSocket(stream) if isinstance(stream, trio.SocketStream) else StreamIO(stream)

@@ -6,6 +6,10 @@ letter first means HTTP, handed with the bytes read so far to the peer HTTP app 
 node gave one; otherwise the connection is closed); anything else is the binary protocol
 (proto/SPEC.md §1): Hello within a deadline, then decode and deliver until EOF.
 
+On an https peer URL the connection is TLS: its handshake comes first, within the
+handshake timeout, and a peer whose certificate the port refuses is closed before it can
+send a byte of either protocol.
+
 Each accepted connection gets its own PeerDecoder; whatever is wrong with it (garbage,
 an oversized frame, a Hello for another cluster or member, an unknown sender) closes
 that connection with one log line and nothing else (STYLE §6). Idle connections are
@@ -23,7 +27,8 @@ from typing import Any
 
 import trio
 
-from ..net.sockio import DirectSocket
+from ..net.sockio import stream_io
+from ..net.tls import handshake, peer_address
 from ..raft.messages import Message
 from ..wire.errors import WireError
 from .limits import PeerLimits
@@ -32,14 +37,6 @@ from .sender import failure_reason
 from .stats import PeerStats
 
 __all__ = ["Inbound"]
-
-
-def _address(stream: trio.SocketStream) -> str:
-    try:
-        host, port = stream.socket.getpeername()[:2]
-    except OSError:
-        return "?"
-    return f"{host}:{port}"
 
 
 class _Refused(Exception):
@@ -64,7 +61,7 @@ class Inbound:
         self._open = 0  # connections not yet known to be HTTP, and binary ones
         self._open_http = 0  # counted apart: idle keep-alive clients must not lock peers out
 
-    async def handle(self, stream: trio.SocketStream) -> None:
+    async def handle(self, stream: trio.abc.Stream) -> None:
         """Serve one accepted connection until it ends; never raises (handler of serve_listeners)."""
         try:
             if self._open >= self.limits.max_inbound:
@@ -72,6 +69,9 @@ class Inbound:
                 return
             self._open += 1
             try:
+                if isinstance(stream, trio.SSLStream) and not await handshake(
+                        stream, self.limits.handshake_timeout, self.log.warning):
+                    return
                 first = await self._first_bytes(stream)
                 if first and first[0] in _HTTP_FIRST:
                     self._open -= 1
@@ -88,7 +88,7 @@ class Inbound:
         finally:
             await trio.aclose_forcefully(stream)
 
-    async def _first_bytes(self, stream: trio.SocketStream) -> bytes:
+    async def _first_bytes(self, stream: trio.abc.Stream) -> bytes:
         """What the connection sends first (within the handshake timeout); b"" = give up."""
         with trio.move_on_after(self.limits.handshake_timeout):
             try:
@@ -102,7 +102,7 @@ class Inbound:
         self.log.warning("peer.refused", reason="no Hello within the handshake timeout")
         return b""
 
-    async def _serve_http(self, stream: trio.SocketStream, first: bytes) -> None:
+    async def _serve_http(self, stream: trio.abc.Stream, first: bytes) -> None:
         if self.http is None:
             self.log.warning("peer.refused", reason="HTTP is not served here")
         elif self._open_http > self.limits.max_inbound_http:
@@ -116,7 +116,7 @@ class Inbound:
         if scope is not None:
             scope.cancel()
 
-    async def _serve(self, stream: trio.SocketStream, first: bytes) -> None:
+    async def _serve(self, stream: trio.abc.Stream, first: bytes) -> None:
         decoder = self.new_decoder()
         scope = trio.CancelScope()
         peer: int | None = None
@@ -126,9 +126,9 @@ class Inbound:
                 stats = self.stats[peer]
                 stats.received_bytes += received
                 self._supersede(peer, scope)
-                self.log.info("peer.accepted", peer, address=_address(stream))
+                self.log.info("peer.accepted", peer, address=peer_address(stream))
                 self._deliver(stats, messages)
-                direct = DirectSocket(stream)
+                direct = stream_io(stream)
                 while data := await direct.receive_some(self.limits.read_size):
                     stats.received_bytes += len(data)
                     self._deliver(stats, decoder.feed(data))
@@ -147,7 +147,7 @@ class Inbound:
             if peer is not None and self._live.get(peer) is scope:
                 del self._live[peer]
 
-    async def _handshake(self, stream: trio.SocketStream, decoder: Any,
+    async def _handshake(self, stream: trio.abc.Stream, decoder: Any,
                          first: bytes) -> tuple[int, list[Message], int]:
         """(member id, messages that came with the Hello, bytes read) once the Hello is in."""
         messages = decoder.feed(first)

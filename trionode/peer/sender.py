@@ -1,5 +1,8 @@
 """One task per peer: connect (from our own peer address), say Hello, write batches.
 
+With https peer URLs the connection is TLS (the transport's client context): the
+handshake, then the Hello, inside the connect timeout.
+
 Connections are one-way: we only write, the peer only reads (it answers over its own
 connection to us). While a connection is up a second, tiny task waits on its read side,
 so a peer that closed or reset us is noticed at once instead of on a later write.
@@ -15,11 +18,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+import ssl
 from collections.abc import Callable, Iterator
 
 import trio
 
-from ..net.sockio import DirectSocket
+from ..net.sockio import stream_io
+from ..net.tls import ssl_failure
 from ..raft.messages import Message, MsgType
 from .limits import PeerLimits
 from .outbox import Outbox
@@ -36,6 +41,9 @@ def failure_reason(exc: BaseException) -> str:
     """One short text for a connect or write failure (OSError translated here, STYLE §6)."""
     if isinstance(exc, trio.TooSlowError):
         return "timeout"
+    tls = ssl_failure(exc)
+    if tls is not None:
+        return tls
     cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
     if isinstance(cause, OSError) and cause.errno:
         return os.strerror(cause.errno)
@@ -71,13 +79,14 @@ class PeerSender:
     """The sender task of one peer; `outbox` is filled by PeerTransport.send()."""
 
     __slots__ = ("peer", "address", "bind_host", "hello", "outbox", "limits", "stats", "log",
-                 "rng", "encode", "report_unreachable", "report_snapshot", "_inflight", "_ended")
+                 "rng", "encode", "report_unreachable", "report_snapshot", "tls", "_inflight", "_ended")
 
     def __init__(self, peer: int, address: tuple[str, int], bind_host: str, hello: bytes,
                  limits: PeerLimits, stats: PeerStats, log: RateLimitedLog, rng: random.Random,
                  encode: Encode, report_unreachable: Callable[[int], None],
-                 report_snapshot: Callable[[int, bool], None]) -> None:
+                 report_snapshot: Callable[[int, bool], None], tls: ssl.SSLContext | None = None) -> None:
         self.peer, self.address, self.bind_host, self.hello = peer, address, bind_host, hello
+        self.tls = tls
         self.outbox = Outbox(limits.max_outbox_messages, limits.max_outbox_bytes)
         self.limits, self.stats, self.log, self.rng, self.encode = limits, stats, log, rng, encode
         self.report_unreachable = report_unreachable
@@ -120,12 +129,15 @@ class PeerSender:
             if msg.type is MsgType.SNAP:
                 self.report_snapshot(self.peer, False)
 
-    async def _connect(self) -> trio.SocketStream | None:
+    async def _connect(self) -> trio.abc.Stream | None:
         host, port = self.address
         try:
             with trio.fail_after(self.limits.connect_timeout):
-                stream = await open_bound_stream(host, port, self.bind_host)
+                stream: trio.abc.Stream = await open_bound_stream(host, port, self.bind_host)
                 try:
+                    if self.tls is not None:
+                        stream = trio.SSLStream(stream, self.tls, server_hostname=host, https_compatible=True)
+                        await stream.do_handshake()
                     await stream.send_all(self.hello)
                 except BaseException:
                     await trio.aclose_forcefully(stream)
@@ -138,7 +150,7 @@ class PeerSender:
         self.log.info("peer.connected", self.peer, address=f"{host}:{port}")
         return stream
 
-    async def _serve(self, stream: trio.SocketStream) -> None:
+    async def _serve(self, stream: trio.abc.Stream) -> None:
         """Write batches until the connection fails or the peer closes it; then clean up."""
         self._ended = ""
         try:
@@ -153,7 +165,7 @@ class PeerSender:
         self.lose(lost)
         self.report_unreachable(self.peer)
 
-    async def _watch(self, stream: trio.SocketStream, scope: trio.CancelScope) -> None:
+    async def _watch(self, stream: trio.abc.Stream, scope: trio.CancelScope) -> None:
         """The peer never writes on our connection: any byte, EOF or reset ends it."""
         try:
             data = await stream.receive_some(1)
@@ -163,8 +175,8 @@ class PeerSender:
         self._ended = self._ended or reason
         scope.cancel()
 
-    async def _pump(self, stream: trio.SocketStream, scope: trio.CancelScope) -> None:
-        direct = DirectSocket(stream)
+    async def _pump(self, stream: trio.abc.Stream, scope: trio.CancelScope) -> None:
+        direct = stream_io(stream)
         try:
             while True:
                 await self.outbox.wait()

@@ -1,7 +1,7 @@
 """PeerTransport: the node's peer edge, an inbound listener plus one sender task per peer.
 
     transport = PeerTransport(local_id, cluster_id, peers, bind_host, log,
-                              deliver, report_unreachable, report_snapshot)
+                              deliver, report_unreachable, report_snapshot, tls=client_context)
     await nursery.start(partial(transport.serve, http_serve=http.serve), listeners)
                                                       # inbound: binary peers and HTTP
     await nursery.start(transport.run)                # outbound
@@ -18,6 +18,7 @@ a log line (a bug upstream, or a member removed a moment ago).
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import Callable, Iterable
 
 import trio
@@ -41,12 +42,14 @@ class PeerTransport:
                  bind_host: str, log: Logger, deliver: Callable[[Message], None],
                  report_unreachable: Callable[[int], None],
                  report_snapshot: Callable[[int, bool], None], *,
-                 limits: PeerLimits = PeerLimits(), rng: random.Random | None = None) -> None:
+                 limits: PeerLimits = PeerLimits(), rng: random.Random | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         if local_id <= 0:
             raise ValueError("the local member id must be nonzero")
         self._check(local_id, peers)
         self.local_id, self.cluster_id, self.limits = local_id, cluster_id, limits
         self.bind_host = bind_host
+        self._tls = tls  # dial every peer over TLS with it (a cluster's peer URLs share one scheme)
         self._log = RateLimitedLog(log, trio.current_time, limits.log_interval)
         self._report_unreachable = report_unreachable
         self._report_snapshot = report_snapshot
@@ -84,10 +87,11 @@ class PeerTransport:
         return {peer: sender.address for peer, sender in self._senders.items()
                 if peer not in self._leaving}
 
-    async def serve(self, listeners: list[trio.SocketListener], *, http_serve: HttpServe | None = None,
-                    task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED) -> None:
+    async def serve(self, listeners: list[trio.abc.Listener], *, http_serve: HttpServe | None = None,
+                    task_status: trio.TaskStatus[list[trio.abc.Listener]] = trio.TASK_STATUS_IGNORED) -> None:
         """Accept peer connections, and HTTP ones when there is an `http_serve` (the peer
-        port's HTTP app, http/server.py HttpConnections.serve), until cancelled."""
+        port's HTTP app, http/server.py HttpConnections.serve), until cancelled. A
+        trio.SSLListener's connections are TLS (net/listen.py)."""
         self._inbound.http = http_serve
         async with trio.open_nursery() as nursery:
             await nursery.start(trio.serve_listeners, self._inbound.handle, listeners)
@@ -134,7 +138,7 @@ class PeerTransport:
         self._senders[peer] = PeerSender(
             peer, tuple(address), self.bind_host, self._hello(peer), self.limits, self._stats[peer],
             self._log, random.Random(self._rng.random()), self._encode, self._report_unreachable,
-            self._report_snapshot)
+            self._report_snapshot, self._tls)
 
     def _retire(self, peer: int) -> None:
         if self._nursery is None:  # not running: nothing is in flight
