@@ -6,6 +6,10 @@ namespace is private, so fixed ports cannot collide with anything. Each node run
 own group id (GID_BASE + i, no supplementary groups) so that firewall rules can match the
 sockets of one node whatever source address they leave from (see firewall.py). Only the
 group changes, not the user: the interpreter may live where other users cannot read.
+
+With --tls every URL is https, and every client of the run (the probes and admin requests
+here, the workload, the final reads) presents the run's client certificate, through the
+one ssl context `Cluster.ssl_context`.
 """
 
 from __future__ import annotations
@@ -14,16 +18,21 @@ import dataclasses
 import os
 import shlex
 import signal
+import ssl
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from trionode.client import Client, ClientError
+
+if TYPE_CHECKING:
+    from tlsfiles import TlsFiles
 
 __all__ = ["NodeSpec", "Node", "Cluster", "node_specs", "initial_cluster", "GID_BASE",
            "CLIENT_PORT", "PEER_PORT"]
@@ -41,18 +50,19 @@ class NodeSpec:
     name: str
     host: str
     gid: int
+    scheme: str = "http"        # https with --tls, on both ports
 
     @property
     def client_url(self) -> str:
-        return f"http://{self.host}:{CLIENT_PORT}"
+        return f"{self.scheme}://{self.host}:{CLIENT_PORT}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://{self.host}:{PEER_PORT}"
+        return f"{self.scheme}://{self.host}:{PEER_PORT}"
 
 
-def node_specs(count: int) -> tuple[NodeSpec, ...]:
-    return tuple(NodeSpec(f"n{i}", f"127.0.0.{10 + i}", GID_BASE + i)
+def node_specs(count: int, scheme: str = "http") -> tuple[NodeSpec, ...]:
+    return tuple(NodeSpec(f"n{i}", f"127.0.0.{10 + i}", GID_BASE + i, scheme)
                  for i in range(1, count + 1))
 
 
@@ -62,7 +72,8 @@ def initial_cluster(members: Sequence[tuple[str, str]]) -> str:
 
 
 def node_argv(template: str, spec: NodeSpec, specs: Sequence[NodeSpec], data_dir: Path,
-              token: str, *, cluster: str | None = None, state: str = "new") -> list[str]:
+              token: str, *, cluster: str | None = None, state: str = "new",
+              tls: TlsFiles | None = None) -> list[str]:
     """The template split like a shell would, then each word's placeholders filled in.
 
     A fresh cluster starts with every node in --initial-cluster and state "new"; a member
@@ -76,6 +87,8 @@ def node_argv(template: str, spec: NodeSpec, specs: Sequence[NodeSpec], data_dir
                            else initial_cluster([(s.name, s.peer_url) for s in specs]),
         "initial_cluster_state": state,
         "host": spec.host, "client_port": CLIENT_PORT, "peer_port": PEER_PORT,
+        "ca_file": tls.ca if tls else "", "cert_file": tls.server_cert if tls else "",
+        "key_file": tls.server_key if tls else "",
     }
     return [word.format(**values) for word in shlex.split(template)]
 
@@ -141,17 +154,25 @@ class Node:
 
 
 class Cluster:
-    """All nodes, plus one single-endpoint probe client per node."""
+    """All nodes, plus one single-endpoint probe client per node. `tls`: the run's
+    certificates (the specs' URLs are then https)."""
 
-    def __init__(self, specs: Sequence[NodeSpec], template: str, out: Path, token: str) -> None:
+    def __init__(self, specs: Sequence[NodeSpec], template: str, out: Path, token: str,
+                 tls: TlsFiles | None = None) -> None:
         data = out / "data"
         data.mkdir(parents=True, exist_ok=True)
         self.specs = tuple(specs)
-        self._template, self._token = template, token
-        self.nodes = [Node(s, node_argv(template, s, specs, data / s.name, token),
+        self._template, self._token, self._tls = template, token, tls
+        #: what every client of the run talks TLS with (None: plain http)
+        self.ssl_context: ssl.SSLContext | None = tls.client_context() if tls else None
+        self.nodes = [Node(s, node_argv(template, s, specs, data / s.name, token, tls=tls),
                            out / f"{s.name}.log", data, data / s.name) for s in specs]
-        self._probes = {s.name: Client([s.client_url], timeout=PROBE_TIMEOUT) for s in specs}
-        self._admins = {s.name: Client([s.client_url], timeout=ADMIN_TIMEOUT) for s in specs}
+        self._probes = {s.name: self.client(s, PROBE_TIMEOUT) for s in specs}
+        self._admins = {s.name: self.client(s, ADMIN_TIMEOUT) for s in specs}
+
+    def client(self, spec: NodeSpec, timeout: float) -> Client:
+        """A client of that node alone (never failing over: see workload.py)."""
+        return Client([spec.client_url], timeout=timeout, ssl_context=self.ssl_context)
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.spec.name == name)
@@ -164,7 +185,7 @@ class Cluster:
         """From now on `name` starts as a member joining the running cluster `cluster`."""
         node = self.node(name)
         node.argv = node_argv(self._template, node.spec, self.specs, node.data_dir,
-                              self._token, cluster=cluster, state="existing")
+                              self._token, cluster=cluster, state="existing", tls=self._tls)
 
     def start_all(self) -> None:
         for node in self.nodes:

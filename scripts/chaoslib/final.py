@@ -119,7 +119,7 @@ async def settle(cluster: Cluster, nemesis: Nemesis, token: str, timeout: float)
     deadline = trio.current_time() + timeout
     problems: list[str] = []
     await nemesis.heal_all()
-    clients = {s.name: Client([s.client_url], timeout=READ_TIMEOUT) for s in cluster.specs}
+    clients = {s.name: cluster.client(s, READ_TIMEOUT) for s in cluster.specs}
     try:
         if not await cluster.wait_agreed(timeout / 2):
             problems.append(f"nodes did not agree on a leader within {timeout / 2:.0f}s")

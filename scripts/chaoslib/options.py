@@ -12,7 +12,7 @@ import dataclasses
 import shlex
 
 __all__ = ["Options", "OptionsError", "parse_options", "NEMESES", "SERVER_COMMANDS", "PLACEHOLDERS",
-           "SETUP_TIMEOUT", "NAMESPACE_PREFIX"]
+           "SETUP_TIMEOUT", "NAMESPACE_PREFIX", "TLS_FLAGS"]
 
 NAMESPACE_PREFIX = "trionode-chaos-"   # + the outer process's pid
 SETUP_TIMEOUT = 30.0          # seconds for a fresh cluster to elect a leader
@@ -28,8 +28,14 @@ SERVER_COMMANDS = {
     "trionode": "{python} -m trionode " + _NODE_FLAGS,
     "etcd": "etcd --enable-v2 " + _NODE_FLAGS,
 }
+#: added to a --server template by --tls (etcd 3.4's flags): a client certificate is
+#: required on both ports; every node serves the same certificate, which names every host
+TLS_FLAGS = (" --cert-file {cert_file} --key-file {key_file} --trusted-ca-file {ca_file}"
+             " --client-cert-auth --peer-cert-file {cert_file} --peer-key-file {key_file}"
+             " --peer-trusted-ca-file {ca_file} --peer-client-cert-auth")
 PLACEHOLDERS = ("name", "data_dir", "client_url", "peer_url", "initial_cluster",
-                "initial_cluster_state", "token", "python", "host", "client_port", "peer_port")
+                "initial_cluster_state", "token", "python", "host", "client_port", "peer_port",
+                "ca_file", "cert_file", "key_file")
 #: the members nemesis restarts a node as a joining member: the template must say so
 JOIN_PLACEHOLDER = "{initial_cluster_state}"
 
@@ -49,6 +55,7 @@ class Options:
     node_command: str               # the template, placeholders unexpanded
     out: str | None
     unsafe_reads: bool
+    tls: bool                       # https on both ports, client certificates (out/tls)
     clients: int
     registers: int
     rate: float                     # target client ops per second, all clients together
@@ -105,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: a fresh directory under /tmp)")
     p.add_argument("--unsafe-reads", action="store_true",
                    help="deliberately broken: reads without quorum=true, sent to a follower")
+    p.add_argument("--tls", action="store_true",
+                   help="the whole cluster on TLS: a throwaway CA and certificates in "
+                        "OUT/tls, https client and peer URLs ({client_url} and {peer_url} "
+                        "too), client certificates required on both ports; the clients "
+                        "and the final reads present OUT/tls/client.pem. With "
+                        "--node-command, pass {ca_file} {cert_file} {key_file} yourself")
     p.add_argument("--clients", type=int, default=8, help="client processes (default 8)")
     p.add_argument("--registers", type=int, default=4, help="registers (default 4)")
     p.add_argument("--rate", type=float, default=200.0,
@@ -149,10 +162,12 @@ def parse_options(argv: list[str]) -> Options:
         server, template = "custom", args.node_command
     else:
         server, template = args.server, SERVER_COMMANDS[args.server]
+        if args.tls:
+            template += TLS_FLAGS
     return Options(
         nodes=args.nodes, seed=args.seed, duration=args.duration,
         nemeses=_nemeses(args.nemesis, template), nemesis_label=args.nemesis, server=server,
-        node_command=template, out=args.out, unsafe_reads=args.unsafe_reads,
+        node_command=template, out=args.out, unsafe_reads=args.unsafe_reads, tls=args.tls,
         clients=args.clients, registers=args.registers, rate=args.rate,
         timeout=args.timeout, quiet=args.quiet, fault=args.fault,
         converge_timeout=args.converge_timeout, check_timeout=args.check_timeout,

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import tlsfiles  # scripts/tlsfiles.py: scripts/ is on the path
 import trio
 
 from .checker import check_queue, check_registers
@@ -75,7 +76,8 @@ async def _load(opts: Options, cluster: Cluster, firewall: Firewall, phases: Pha
     epoch = time.monotonic()
     workload = Workload(cluster.specs, clients=opts.clients, registers=opts.registers,
                         rate=opts.rate, timeout=opts.timeout, unsafe_reads=opts.unsafe_reads,
-                        seed=opts.seed, leader=lambda: leader[0])
+                        seed=opts.seed, leader=lambda: leader[0],
+                        ssl_context=cluster.ssl_context)
     nemesis = Nemesis(cluster, firewall, opts.nemeses, random.Random(opts.seed),
                       opts.quiet, opts.fault, epoch,
                       members_rng=random.Random(f"{opts.seed}/members"))
@@ -98,7 +100,11 @@ async def _load(opts: Options, cluster: Cluster, firewall: Firewall, phases: Pha
 
 async def _gather(opts: Options, out: Path, token: str, got: Gathered) -> None:
     phases = Phases()
-    cluster = Cluster(node_specs(opts.nodes), opts.node_command, out, token)
+    specs = node_specs(opts.nodes, "https" if opts.tls else "http")
+    tls = None
+    if opts.tls:    # one certificate for every node: it names all their hosts
+        tls = tlsfiles.make(out / "tls", [*tlsfiles.DEFAULT_HOSTS, *(s.host for s in specs)])
+    cluster = Cluster(specs, opts.node_command, out, token, tls)
     firewall = Firewall()
     try:
         async with trio.open_nursery() as nursery:
@@ -172,7 +178,7 @@ def run_inside(opts: Options) -> int:
         got.errors.append("interrupted during the check")
     outcome = Outcome(
         label=f"{opts.server} nodes={opts.nodes} nemesis={opts.nemesis_label} seed={opts.seed}"
-              + (" unsafe-reads" if opts.unsafe_reads else ""),
+              + (" unsafe-reads" if opts.unsafe_reads else "") + (" tls" if opts.tls else ""),
         planned=opts.duration, ran=got.ran, interrupted=got.interrupted, ops=tuple(ops),
         verdicts=verdicts, queue=queue, final=got.final, crashes=tuple(got.crashes),
         events=tuple(got.events), errors=tuple(got.errors))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -66,8 +67,10 @@ class Workload:
 
     def __init__(self, specs: Sequence[NodeSpec], *, clients: int, registers: int,
                  rate: float, timeout: float, unsafe_reads: bool, seed: int,
-                 leader: Callable[[], str | None]) -> None:
+                 leader: Callable[[], str | None],
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._specs = tuple(specs)
+        self._ssl = ssl_context               # --tls: https, with the client certificate
         self._clients, self._registers = clients, registers
         self._pause = clients / rate          # mean think time of one process
         self._timeout, self._unsafe = timeout, unsafe_reads
@@ -87,7 +90,8 @@ class Workload:
         self.counts[op.outcome] += 1
 
     async def _process(self, slot: int, rng: random.Random) -> None:
-        conns = {s.name: Client([s.client_url], timeout=self._timeout) for s in self._specs}
+        conns = {s.name: Client([s.client_url], timeout=self._timeout, ssl_context=self._ssl)
+                 for s in self._specs}
         last: dict[str, int | None] = {}       # register -> latest value this process saw
         process = slot
         try:

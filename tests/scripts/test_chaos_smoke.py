@@ -76,6 +76,29 @@ def test_unsafe_reads_are_caught(tmp_path: Path) -> None:
     assert bad and all(v["detail"] for v in bad)
 
 
+def test_tls_pass(tmp_path: Path) -> None:
+    """--tls: https on both ports with client certificates required; the workload, the
+    probes and the final reads present the run's client certificate, and a member removed
+    and added back joins over TLS."""
+    code, stdout, stderr = _chaos(tmp_path, "--duration", "6", "--nemesis", "kill,members",
+                                  "--tls")
+    summary = stdout.strip().splitlines()[-1]
+    assert code == 0, stdout + stderr
+    assert summary.startswith("chaos trionode nodes=3 nemesis=kill,members seed=1 tls 6s: ops=")
+    for part in ("linearizable 4/4 registers", "queue ok", "nodes identical", "PASS"):
+        assert part in summary, summary
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["ops"]["ok"] > 50
+    assert {"ca.pem", "server.pem", "client.pem"} <= {p.name for p in (tmp_path / "tls").iterdir()}
+    for i in (1, 2, 3):     # each node served https on both ports
+        log = (tmp_path / f"n{i}.log").read_text()
+        assert f"client_urls=https://127.0.0.{10 + i}:2379" in log, log[-2000:]
+        assert f"peer_urls=https://127.0.0.{10 + i}:2380" in log, log[-2000:]
+    events = [e["event"] for e in report["nemesis"]]     # seeded: a kill, then members
+    assert {"remove", "add", "join"} <= set(events), report["nemesis"]
+    assert not report["crashes"], report["crashes"]
+
+
 def test_members_pass(tmp_path: Path) -> None:
     code, stdout, stderr = _chaos(tmp_path, "--duration", "6", "--nemesis", "members")
     summary = stdout.strip().splitlines()[-1]
