@@ -36,9 +36,9 @@ def always(reply):
 async def server_closed(client, server):
     """The one pooled connection to `server`, once the server's close of it reached us (its
     socket reads EOF): what a fixed sleep after a hangup reply would only hope for."""
-    [conn] = client._pool._idle[("127.0.0.1", server.port)]
+    [conn] = client._pool._idle[("http", "127.0.0.1", server.port)]
     with trio.fail_after(5):
-        await trio.lowlevel.wait_readable(conn._stream.socket)
+        await trio.lowlevel.wait_readable(conn._sock)
     assert conn.dropped()
     return conn
 

@@ -121,9 +121,21 @@ def test_version_uses_the_get_flags_like_the_go_client():
     ("http://localhost:4001", "http://localhost:4001"),
     ("http://[::1]:2379", "http://[::1]:2379"),
     (" http://h:1/base ", "http://h:1/base"),
+    ("https://127.0.0.1:2379", "https://127.0.0.1:2379"),
+    ("HTTPS://[::1]:2379", "https://[::1]:2379"),
 ])
 def test_endpoints(text, url):
     assert rq.parse_endpoint(text).url == url
+
+
+def test_https_endpoints_keep_their_scheme_in_every_url():
+    ep = rq.parse_endpoint("https://[::1]:2379")
+    assert (ep.scheme, ep.host, ep.port, ep.secure) == ("https", "::1", 2379, True)
+    assert rq.keys_get("/k").url(ep) == "https://[::1]:2379/v2/keys/k" + FLAGS
+    assert rq.members_list().url(ep) == "https://[::1]:2379/v2/members"
+    assert rq.parse_endpoint("https://h").port == 443
+    assert rq.parse_endpoint("http://h").port == 80
+    assert not rq.parse_endpoint("h:1").secure
 
 
 def test_an_endpoint_path_prefixes_every_request():
@@ -132,7 +144,7 @@ def test_an_endpoint_path_prefixes_every_request():
     assert rq.members_list().url(ep) == "http://h:1/base/v2/members"
 
 
-@pytest.mark.parametrize("text", ["https://h:1", "http://h:x", "http://:1", "unix://s"])
+@pytest.mark.parametrize("text", ["ftp://h:1", "http://h:x", "https://:1", "unix://s"])
 def test_bad_endpoints_are_refused(text):
     with pytest.raises(ValueError):
         rq.parse_endpoint(text)

@@ -7,10 +7,15 @@ that answered becomes pinned. A create (prevExist=false) or a delete is "one sho
 never resent to another endpoint, since the first one may have applied it; its single
 failure is raised as EndpointError and the pin moves to the next endpoint.
 Every attempt calls `on_request` first (etcdctl --debug prints a "cURL Command:" per try).
+
+https endpoints are spoken to over TLS (tls.py): with the given ssl_context, else one built
+from ca_file/cert_file/key_file, else the system's roots. TLS failures are transport
+failures, with Go's texts (tlserrors.py), so they fail over like any other.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from http import HTTPStatus
 
@@ -31,6 +36,7 @@ from .errors import (
 from .members import MembersMixin
 from .model import RequestInfo, Response, Resync, parse_error, parse_json, parse_keys_reply
 from .pool import Pool, Reply
+from .tls import tls_context
 
 __all__ = ["Client", "DEFAULT_ENDPOINTS"]
 
@@ -42,12 +48,19 @@ RESYNC_BACKOFF = (0.0, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
 class Client(MembersMixin):
-    """An etcd v2 client on trio. Use `async with Client(...) as c:` or call aclose()."""
+    """An etcd v2 client on trio. Use `async with Client(...) as c:` or call aclose().
+
+    For https endpoints: `ssl_context`, or the files to build one from with tls_context()
+    (TlsConfigError at once when they cannot be used), not both; neither: system roots.
+    """
 
     def __init__(self, endpoints: Sequence[str] = DEFAULT_ENDPOINTS, *,
                  timeout: float | None = 2.0,
                  on_request: Callable[[RequestInfo], None] | None = None,
-                 max_idle: int = 8) -> None:
+                 max_idle: int = 8,
+                 ssl_context: ssl.SSLContext | None = None,
+                 ca_file: str | None = None, cert_file: str | None = None,
+                 key_file: str | None = None) -> None:
         if isinstance(endpoints, str):
             endpoints = (endpoints,)
         parsed = tuple(rq.parse_endpoint(e) for e in endpoints)
@@ -55,11 +68,15 @@ class Client(MembersMixin):
             raise ValueError("at least one endpoint is needed")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive (or None for no timeout)")
+        if ca_file or cert_file or key_file:
+            if ssl_context is not None:
+                raise ValueError("give ssl_context or the TLS files, not both")
+            ssl_context = tls_context(ca_file, cert_file, key_file)
         self._endpoints = parsed
         self._pinned = 0
         self._timeout = timeout
         self._on_request = on_request
-        self._pool = Pool(max_idle)
+        self._pool = Pool(max_idle, ssl_context)
 
     async def __aenter__(self) -> Client:
         return self

@@ -8,19 +8,25 @@ any cancellation in the middle of an exchange, leaves it unusable: the caller cl
 Every socket or protocol failure becomes a TransportError carrying the text Go's net/http
 would report for it (v2-spec §7.4 error lines; checked against etcdctl 3.4):
 "dial tcp 127.0.0.1:1: connect: connection refused", "EOF" (closed before any reply),
-"unexpected EOF" (closed inside a reply), "read tcp L->R: read: connection reset by peer".
+"unexpected EOF" (closed inside a reply), "read tcp L->R: read: connection reset by peer". Over TLS (https endpoints) the stream is a
+trio.SSLStream and TLS failures get Go's texts too (tlserrors.py): "x509: certificate signed
+by unknown authority", "remote error: tls: bad certificate", ...
 """
 
 from __future__ import annotations
 
 import os
 import select
+import ssl
 from dataclasses import dataclass
 
 import h11
 import trio
 
-__all__ = ["Connection", "ReplyHead", "TransportError", "dial", "go_errno_text"]
+from .tlserrors import failure_text, ssl_error_in, verify_failure_text
+
+__all__ = ["Connection", "ReplyHead", "TransportError", "dial", "go_errno_text", "start_tls",
+           "open_connection"]
 
 MAX_BODY = 256 * 1024 * 1024        # a recursive GET of a big tree, never unbounded
 MAX_HEAD = 64 * 1024
@@ -80,32 +86,78 @@ async def dial(host: str, port: int) -> trio.SocketStream:
     raise first or TransportError(f"dial tcp: lookup {host}: no such host")
 
 
-class Connection:
-    """An h11 client connection; `reused` is True once it has served a request."""
+def _names(sock) -> str:
+    """"local->remote" for error messages; taken at once: getpeername() fails once the
+    peer is gone."""
+    try:
+        return f"{_addr(sock.getsockname())}->{_addr(sock.getpeername())}"
+    except OSError:
+        return "?->?"
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+
+def _io_text(exc: BaseException, op: str, names: str) -> str:
+    """Go's text for a failed read or write: a TLS failure (tlserrors), else the socket's."""
+    tls = failure_text(exc)
+    if tls is not None:
+        return tls
+    cause = exc if isinstance(exc, OSError) else exc.__cause__
+    text = go_errno_text(cause) if isinstance(cause, OSError) else "use of closed network connection"
+    return f"{op} tcp {names}: {op}: {text}"
+
+
+async def start_tls(stream: trio.SocketStream, host: str, port: int,
+                    context: ssl.SSLContext) -> trio.SSLStream:
+    """The TLS handshake on a dialed stream, verifying the server as `host` (IP SANs for an
+    IP); any failure closes the socket and raises TransportError with Go's text."""
+    tls = trio.SSLStream(stream, context, server_hostname=host, https_compatible=True)
+    try:
+        await tls.do_handshake()
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+        names = _names(stream.socket)
+        stream.socket.close()
+        err = ssl_error_in(exc)
+        if isinstance(err, ssl.SSLCertVerificationError):
+            text = await verify_failure_text(err, host, port)
+        else:
+            op = "write" if isinstance(exc.__cause__, BrokenPipeError) else "read"
+            text = _io_text(exc, op, names)
+        raise TransportError(text, before_reply=True) from None
+    except BaseException:
+        stream.socket.close()
+        raise
+    return tls
+
+
+async def open_connection(host: str, port: int, *,
+                          ssl_context: ssl.SSLContext | None = None) -> Connection:
+    """A new connection to host:port, over TLS when `ssl_context` is given (the server is
+    verified as `host`). Raises TransportError with Go's text; no timeout of its own."""
+    stream = await dial(host, port)
+    if ssl_context is None:
+        return Connection(stream)
+    return Connection(await start_tls(stream, host, port, ssl_context))
+
+
+class Connection:
+    """An h11 client connection, on a plain or a TLS stream; `reused` is True once it has
+    served a request."""
+
+    def __init__(self, stream: trio.SocketStream | trio.SSLStream) -> None:
         self._stream = stream
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self.reused = False
-        sock = stream.socket
-        # names for error messages, taken now: getpeername() fails once the peer is gone
-        try:
-            self._names = f"{_addr(sock.getsockname())}->{_addr(sock.getpeername())}"
-        except OSError:
-            self._names = "?->?"
+        if isinstance(stream, trio.SSLStream):
+            self._sock = stream.transport_stream.socket
+        else:
+            self._sock = stream.socket
+        self._names = _names(self._sock)
         self._head_seen = False
         self._eof = False
 
     # ---------------------------------------------------------------- I/O with Go wording
 
     def _os_failure(self, exc: BaseException, op: str) -> TransportError:
-        cause = exc if isinstance(exc, OSError) else exc.__cause__
-        if isinstance(cause, OSError):
-            text = go_errno_text(cause)
-        else:
-            text = "use of closed network connection"
-        return TransportError(f"{op} tcp {self._names}: {op}: {text}",
-                              before_reply=not self._head_seen)
+        return TransportError(_io_text(exc, op, self._names), before_reply=not self._head_seen)
 
     async def _write(self, event) -> None:
         data = self._h11.send(event)
@@ -195,11 +247,11 @@ class Connection:
         """An idle connection with something to read was closed (or garbled) by the server."""
         try:
             poller = select.poll()
-            poller.register(self._stream.socket.fileno(), select.POLLIN)
+            poller.register(self._sock.fileno(), select.POLLIN)
             return bool(poller.poll(0))
         except (OSError, ValueError):
             return True
 
     def close(self) -> None:
         """Close at once (no await: also used while a cancellation unwinds)."""
-        self._stream.socket.close()
+        self._sock.close()

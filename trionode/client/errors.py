@@ -22,6 +22,7 @@ __all__ = [
     "EndpointError",
     "NoEndpointsError",
     "HTTPStatusError",
+    "TlsConfigError",
     "etcd_error",
     "CLUSTER_UNAVAILABLE",
     "INVALID_JSON",
@@ -147,6 +148,19 @@ class HTTPStatusError(ClientError):
         super().__init__(status, body, message)
         self.status, self.body = status, body
         self.message = message if message is not None else f"unexpected status code {status}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TlsConfigError(ClientError):
+    """The TLS settings cannot be used (a file missing, unreadable, of the wrong kind, or a
+    key that is not the certificate's). str() is the Go text etcdctl prints for it:
+    "open /x: no such file or directory", "tls: private key does not match public key"."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
     def __str__(self) -> str:
         return self.message

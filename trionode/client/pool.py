@@ -7,18 +7,21 @@ is closed, never pooled. At most `max_idle` idle connections are kept per endpoi
 
 Timeouts follow Go's headerTimeout (client/client.go simpleHTTPClient.Do): the limit covers
 dialing, sending and waiting for the response head; reading the body is not limited (the
-caller's own deadline is), and a long poll (wait=true) has no head limit at all.
+caller's own deadline is), and a long poll (wait=true) has no head limit at all. For an
+https endpoint the TLS handshake is part of dialing, under the same limit.
 """
 
 from __future__ import annotations
 
 import math
+import ssl
 from dataclasses import dataclass
 
 import trio
 
-from .connection import Connection, ReplyHead, TransportError, dial
+from .connection import Connection, ReplyHead, TransportError, dial, start_tls
 from .requests import Endpoint, Operation
+from .tls import tls_context
 
 __all__ = ["Pool", "Reply"]
 
@@ -30,22 +33,37 @@ class Reply:
     body: bytes
 
 
-class Pool:
-    """Keep-alive connections keyed by endpoint; `aclose()` closes the idle ones."""
+def _key(endpoint: Endpoint) -> tuple[str, str, int]:
+    # the scheme too: etcd may serve http and https on one port (it sniffs the first bytes)
+    return endpoint.scheme, endpoint.host, endpoint.port
 
-    def __init__(self, max_idle: int = 8) -> None:
+
+class Pool:
+    """Keep-alive connections keyed by endpoint; `aclose()` closes the idle ones.
+
+    https endpoints use `ssl_context`; without one, tls_context() (the system's roots) is
+    made at the first https dial."""
+
+    def __init__(self, max_idle: int = 8, ssl_context: ssl.SSLContext | None = None) -> None:
         if max_idle < 0:
             raise ValueError("max_idle must be >= 0")
         self._max_idle = max_idle
-        self._idle: dict[tuple[str, int], list[Connection]] = {}
+        self._idle: dict[tuple[str, str, int], list[Connection]] = {}
         self._closed = False
+        self._ssl_context = ssl_context
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = tls_context()
+        return self._ssl_context
 
     def idle_count(self, endpoint: Endpoint) -> int:
-        return len(self._idle.get((endpoint.host, endpoint.port), ()))
+        return len(self._idle.get(_key(endpoint), ()))
 
     def _checkout(self, endpoint: Endpoint) -> Connection | None:
         """The most recently used idle connection the server has not closed meanwhile."""
-        idle = self._idle.get((endpoint.host, endpoint.port), [])
+        idle = self._idle.get(_key(endpoint), [])
         while idle:
             conn = idle.pop()
             if not conn.dropped():
@@ -54,7 +72,7 @@ class Pool:
         return None
 
     def _checkin(self, endpoint: Endpoint, conn: Connection) -> None:
-        idle = self._idle.setdefault((endpoint.host, endpoint.port), [])
+        idle = self._idle.setdefault(_key(endpoint), [])
         if self._closed or not conn.reusable or len(idle) >= self._max_idle:
             conn.close()
             return
@@ -100,12 +118,18 @@ class Pool:
         self._checkin(endpoint, conn)
         return Reply(head.status, head.headers, body)
 
-    @staticmethod
-    async def _dial(endpoint: Endpoint, deadline: float) -> Connection:
+    async def _dial(self, endpoint: Endpoint, deadline: float) -> Connection:
         # Only reached on its own for a long poll: otherwise the head deadline is the same
         # and, being the outer scope, reports the timeout as Go does (header timeout).
+        stream = None
         with trio.move_on_at(deadline):
-            return Connection(await dial(endpoint.host, endpoint.port))
+            stream = await dial(endpoint.host, endpoint.port)
+            if not endpoint.secure:
+                return Connection(stream)
+            return Connection(await start_tls(stream, endpoint.host, endpoint.port,
+                                              self.ssl_context))
+        if stream is not None:                  # start_tls closed it
+            raise TransportError("net/http: TLS handshake timeout")
         raise TransportError(f"dial tcp {endpoint.netloc}: i/o timeout")
 
     async def aclose(self) -> None:

@@ -34,33 +34,42 @@ JSON = "application/json"
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One http endpoint, as Go's url.URL holds it."""
+    """One http or https endpoint, as Go's url.URL holds it."""
     netloc: str                # "host:port" as written (IPv6 in brackets)
-    host: str                  # what to dial: no brackets
+    host: str                  # what to dial and, over TLS, verify: no brackets
     port: int
     path: str                  # the endpoint's own path ("" almost always)
+    scheme: str = "http"       # "http" or "https" (lower case)
 
     @property
     def url(self) -> str:
         """Go's ep.String(): what error messages and sync results show."""
-        return f"http://{self.netloc}{self.path}"
+        return f"{self.scheme}://{self.netloc}{self.path}"
+
+    @property
+    def secure(self) -> bool:
+        return self.scheme == "https"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def parse_endpoint(text: str) -> Endpoint:
-    """"http://host:port[/path]"; a bare "host:port" gets "http://" as etcdctl gives it."""
+    """"http[s]://host:port[/path]"; a bare "host:port" gets "http://" as etcdctl gives it."""
     raw = text.strip()
     if "://" not in raw:
         raw = "http://" + raw
     parts = urlsplit(raw)
-    if parts.scheme.lower() != "http":
-        raise ValueError(f"unsupported endpoint {text!r}: only http:// is supported")
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"unsupported endpoint {text!r}: only http:// and https:// are supported")
     try:
-        port = parts.port or 80
+        port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError:
         raise ValueError(f"invalid endpoint {text!r}: bad port") from None
     if not parts.hostname or "@" in parts.netloc:
-        raise ValueError(f"invalid endpoint {text!r}: expected http://host:port")
-    return Endpoint(parts.netloc, parts.hostname, port, parts.path)
+        raise ValueError(f"invalid endpoint {text!r}: expected {scheme}://host:port")
+    return Endpoint(parts.netloc, parts.hostname, port, parts.path, scheme)
 
 
 def _utf8(text: str) -> bytes:
@@ -100,7 +109,7 @@ class Operation:
         return f"{target}?{self.query}" if self.query else target
 
     def url(self, endpoint: Endpoint) -> str:
-        return f"http://{endpoint.netloc}{self.target(endpoint)}"
+        return f"{endpoint.scheme}://{endpoint.netloc}{self.target(endpoint)}"
 
 
 def _keys_path(key: str) -> str:
