@@ -34,9 +34,12 @@ class FakeClient:
     replies: dict = {}
     events: list = []
     calls: list = []
+    made: list = []                 # every FakeClient made, in order
 
-    def __init__(self, endpoints, *, timeout=None, on_request=None):
+    def __init__(self, endpoints, *, timeout=None, on_request=None, ssl_context=None):
         self.endpoints = tuple(endpoints)
+        self.ssl_context = ssl_context
+        FakeClient.made.append(self)
 
     async def __aenter__(self):
         return self
@@ -66,7 +69,7 @@ class FakeClient:
 def fake(monkeypatch):
     monkeypatch.setattr(session, "Client", FakeClient)
     FakeClient.replies = {"sync": ("http://127.0.0.1:2379",)}
-    FakeClient.events, FakeClient.calls = [], []
+    FakeClient.events, FakeClient.calls, FakeClient.made = [], [], []
     return FakeClient
 
 

@@ -140,7 +140,9 @@ def test_endpoints_go_cannot_parse_or_we_cannot_speak():
         'Error:  client: etcd cluster is unavailable or misconfigured; error #0: '
         'unsupported protocol scheme "localhost"\n\nerror #0: unsupported protocol scheme '
         '"localhost"\n\n')
-    assert run("--endpoints", "https://h:1", "get", "/a")[2] == 1
+    # a TLS file that cannot be read is refused after the endpoints, before any request
+    assert run("--endpoints", "https://h:1", "--ca-file", "/nonexistent/ca.pem", "get", "/a") == (
+        "", "open /nonexistent/ca.pem: no such file or directory\n", 1)
 
 
 def test_environment_endpoints(dead):

@@ -207,6 +207,9 @@ class GlobalOptions:
     total_timeout: float            # around each command but watch; clamped at 0
     username: str
     discovery_srv: str
+    ca_file: str = ""               # --ca-file, else $ETCDCTL_CA_FILE ("" = system roots)
+    cert_file: str = ""             # --cert-file, else $ETCDCTL_CERT_FILE
+    key_file: str = ""              # --key-file, else $ETCDCTL_KEY_FILE
 
 
 def endpoints_from(endpoint_list: str) -> tuple[str, ...]:
@@ -217,7 +220,8 @@ def endpoints_from(endpoint_list: str) -> tuple[str, ...]:
 def global_options(values: Mapping[str, object], env: Mapping[str, str]) -> GlobalOptions:
     """The parsed global flags, with etcdctl's environment fallbacks. The endpoint list
     follows its precedence: --endpoints, $ETCDCTL_ENDPOINTS, --endpoint, $ETCDCTL_ENDPOINT,
-    --peers, $ETCDCTL_PEERS, then the default."""
+    --peers, $ETCDCTL_PEERS, then the default. The TLS files: the flag, else its variable
+    (etcdctl's getTransport)."""
     endpoint_list = (values["endpoints"] or env.get("ETCDCTL_ENDPOINTS") or values["endpoint"]
                      or env.get("ETCDCTL_ENDPOINT") or values["peers"]
                      or env.get("ETCDCTL_PEERS") or DEFAULT_ENDPOINTS)
@@ -231,4 +235,7 @@ def global_options(values: Mapping[str, object], env: Mapping[str, str]) -> Glob
         total_timeout=max(0.0, float(values["total-timeout"])),
         username=str(values["username"] or env.get("ETCDCTL_USERNAME", "")),
         discovery_srv=str(values["discovery-srv"] or env.get("ETCDCTL_DISCOVERY_SRV", "")),
+        ca_file=str(values["ca-file"] or env.get("ETCDCTL_CA_FILE", "")),
+        cert_file=str(values["cert-file"] or env.get("ETCDCTL_CERT_FILE", "")),
+        key_file=str(values["key-file"] or env.get("ETCDCTL_KEY_FILE", "")),
     )

@@ -73,10 +73,15 @@ COMMANDS: dict[str, CommandHelp] = {
 }
 
 _GLOBAL = (
-    ("--endpoints URLS", "comma-separated client URLs (also $ETCDCTL_ENDPOINTS; default "
-                         "http://127.0.0.1:2379,http://127.0.0.1:4001)"),
+    ("--endpoints URLS", "comma-separated client URLs, http:// or https:// (also "
+                         "$ETCDCTL_ENDPOINTS; default http://127.0.0.1:2379,http://127.0.0.1:4001)"),
     ("--output, -o FORMAT", "simple, extended or json (extended also prints the Etcd-Index, "
                             "Raft-Index and Raft-Term headers)"),
+    ("--cert-file FILE", "identify HTTPS client using this SSL certificate file (also "
+                         "$ETCDCTL_CERT_FILE)"),
+    ("--key-file FILE", "identify HTTPS client using this SSL key file (also $ETCDCTL_KEY_FILE)"),
+    ("--ca-file FILE", "verify certificates of HTTPS-enabled servers using this CA bundle (also "
+                       "$ETCDCTL_CA_FILE; default: the system's, or $SSL_CERT_FILE)"),
     ("--no-sync", "use the endpoints as given, without asking /v2/members"),
     ("--debug", "print each request as a curl command on stderr"),
     ("--timeout D", "per request, until the response head (default 2s)"),

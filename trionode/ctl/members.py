@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
-from ..client import Client, ClientError, EndpointError, Member
+from ..client import Client, ClientError, EndpointError, Member, TlsConfigError
 from ..gocompat.parse import quote
 from .session import (
     EXIT_BAD_ARGS,
@@ -23,6 +23,7 @@ from .session import (
     before,
     fail,
     open_client,
+    tls_settings,
 )
 
 __all__ = ["COMMANDS", "member_lines", "initial_cluster", "health_summary"]
@@ -155,7 +156,12 @@ def health_summary(healthy: int, total: int) -> str:
 
 
 async def cluster_health(call: Call) -> None:
-    async with open_client(call, sync=False) as client:
+    # etcdctl builds the transport first, on its own, and reports it as a server error
+    try:
+        context = tls_settings(call)
+    except TlsConfigError as exc:
+        fail(call.console, EXIT_SERVER_ERROR, exc)
+    async with open_client(call, sync=False, ssl_context=context) as client:
         try:
             members = await client.members()        # etcdctl sets no deadline here
         except ClientError as exc:

@@ -9,6 +9,7 @@ prints and raises Exit(code), which main() turns into the exit status.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,7 +17,15 @@ from typing import BinaryIO, NoReturn, TypeVar
 
 import trio
 
-from ..client import Client, ClientError, ClusterError, NoEndpointsError, RequestInfo
+from ..client import (
+    Client,
+    ClientError,
+    ClusterError,
+    NoEndpointsError,
+    RequestInfo,
+    TlsConfigError,
+    tls_context,
+)
 from ..gocompat.parse import GoSyntaxError, quote
 from .args import GlobalOptions, endpoints_from
 from .output import Printed
@@ -25,7 +34,7 @@ __all__ = [
     "EXIT_BAD_ARGS", "EXIT_BAD_CONNECTION", "EXIT_BAD_FEATURE", "EXIT_SERVER_ERROR",
     "EXIT_CLUSTER_NOT_HEALTHY", "Exit", "DeadlineExceeded", "Console", "Call",
     "fail", "uint64_flag", "within_total", "before", "open_client", "is_connection_error",
-    "curl_line",
+    "curl_line", "tls_settings",
 ]
 
 # etcdctl's exit codes (pkg/cobrautl: ExitBadArgs ... ExitClusterNotHealthy)
@@ -142,7 +151,7 @@ def curl_line(info: RequestInfo) -> str:
 
 
 class _SchemeRefused:
-    """Stands in for the client when no endpoint is http. Go's transport refuses such a
+    """Stands in for the client when no endpoint is http(s). Go's transport refuses such a
     URL ("localhost:2379" parses with scheme "localhost") on every attempt, so every call
     fails with a ClusterError of `unsupported protocol scheme "x"`, one per endpoint."""
 
@@ -172,25 +181,36 @@ def _scheme(url: str) -> str:
     return url.split(":", 1)[0]
 
 
-def _new_client(call: Call, on_request: Callable[[RequestInfo], None] | None
-                ) -> Client | _SchemeRefused:
-    """etcdctl's newClient; what it refuses is printed and ends the run with status 1."""
+def tls_settings(call: Call) -> ssl.SSLContext | None:
+    """etcdctl's getTransport: the TLS context of --ca-file/--cert-file/--key-file (or their
+    ETCDCTL_* variables); None for the system's roots. Raises TlsConfigError."""
+    options = call.options
+    if not (options.ca_file or options.cert_file or options.key_file):
+        return None
+    return tls_context(options.ca_file, options.cert_file, options.key_file)
+
+
+def _new_client(call: Call, on_request: Callable[[RequestInfo], None] | None,
+                context: ssl.SSLContext | None) -> Client | _SchemeRefused:
+    """etcdctl's newClient: the endpoints, then the TLS files; what it refuses is printed
+    bare and ends the run with status 1."""
     options, console = call.options, call.console
     try:
         if options.discovery_srv:
             raise ValueError("--discovery-srv (DNS SRV discovery) is not supported by "
                              "trionodectl; give the endpoints with --endpoints")
+        endpoints = endpoints_from(options.endpoint_list)
+        if context is None:
+            context = tls_settings(call)
         if options.username:
             raise ValueError("--username is not supported by trionodectl "
                              "(trionode has no v2 auth)")
-        endpoints = endpoints_from(options.endpoint_list)
-        if any(_scheme(e) == "https" for e in endpoints):
-            raise ValueError("https endpoints are not supported by trionodectl")
-        usable = tuple(e for e in endpoints if _scheme(e) == "http")
+        usable = tuple(e for e in endpoints if _scheme(e) in ("http", "https"))
         if not usable:
             return _SchemeRefused(endpoints)
-        return Client(usable, timeout=options.timeout, on_request=on_request)
-    except (GoSyntaxError, ValueError) as exc:
+        return Client(usable, timeout=options.timeout, on_request=on_request,
+                      ssl_context=context)
+    except (GoSyntaxError, ValueError, TlsConfigError) as exc:
         console.err(f"{exc}\n")
         raise Exit(EXIT_BAD_ARGS) from None
 
@@ -216,15 +236,17 @@ async def _sync(call: Call, client: Client) -> None:
 
 
 @asynccontextmanager
-async def open_client(call: Call, *, sync: bool = True) -> AsyncIterator[Client]:
+async def open_client(call: Call, *, sync: bool = True,
+                      ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Client]:
     """The client of one invocation: synced unless --no-sync, or unless `sync` is False
-    (cluster-health uses the endpoints as given, and prints Cluster-Endpoints first)."""
+    (cluster-health uses the endpoints as given, and prints Cluster-Endpoints first).
+    `ssl_context`: tls_settings(call) when the command made it already."""
     options, console = call.options, call.console
 
     def debug(info: RequestInfo) -> None:
         console.err(curl_line(info))
 
-    client = _new_client(call, debug if options.debug else None)
+    client = _new_client(call, debug if options.debug else None, ssl_context)
     async with client:
         if sync and not options.no_sync:
             await _sync(call, client)
