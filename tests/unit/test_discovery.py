@@ -3,9 +3,13 @@ discovery handlers on a loopback HTTP server (no Raft: propose applies at once).
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 import structlog
+import structlog.testing
 import trio
+import trustme
 from fake_api import FakeApi
 
 from trionode.config.errors import ConfigError
@@ -221,9 +225,45 @@ async def test_a_server_that_is_not_etcd(nursery: trio.Nursery) -> None:
 
 
 async def test_bad_urls_are_config_errors() -> None:
-    for url in ("ftp://h/x", "http:///x", "https://h:1/x", "http://h:1/x?y=1"):
+    for url in ("ftp://h/x", "http:///x", "https:///x", "http://h:1/x?y=1"):
         with pytest.raises(ConfigError):
             await discover(url, "a", [peer(1)], LOG, member_id=1)
+
+
+@pytest.fixture
+async def tls_server(nursery: trio.Nursery, tmp_path):
+    """The same server on https (a certificate for 127.0.0.1 from a fresh CA); -> (node,
+    base URL, the CA's PEM file)."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    node = FakeApi()
+    tcp = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    listeners = [trio.SSLListener(tcp[0], context, https_compatible=True)]
+    await nursery.start(serve_http, listeners, App(node), HttpLimits(), LOG)
+    return node, f"https://127.0.0.1:{tcp[0].socket.getsockname()[1]}", str(ca_file)
+
+
+async def test_https_discovery_trusts_the_system_roots_and_ssl_cert_file(tls_server,
+                                                                        monkeypatch) -> None:
+    node, base, ca_file = tls_server
+    node.store.apply(Command(Op.SET, "/disc/tls/_config/size", "1"))
+    url = f"{base}/v2/keys/disc/tls"
+    # the CA is in no system store: refused, and retried as an unreachable server is
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    with structlog.testing.capture_logs() as logs, pytest.raises(DiscoveryError,
+                                                                 match=TOO_MANY_RETRIES):
+        await discover(url, "solo", [peer(1)], LOG, member_id=0xABC, **FAST)
+    assert any("error #0: x509: certificate signed by unknown authority" in e.get("error", "")
+               for e in logs), logs
+    assert node.store.value_of("/disc/tls/abc") is None
+    # OpenSSL's default paths honour SSL_CERT_FILE, as Go's system roots do
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    assert await discover(url, "solo", [peer(1)], LOG, member_id=0xABC, **FAST) == (
+        ("solo", peer(1)),)
+    assert node.store.value_of("/disc/tls/abc") == f"solo={peer(1)}"
 
 
 def test_registration_is_etcds_urlsmap_text() -> None:

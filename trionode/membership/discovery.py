@@ -15,7 +15,8 @@ expected cluster size to `<dir>/_config/size`. Every member then:
 
 As etcd's v2discovery does, the URL's path is the key itself, asked of the server's root
 (Go's KeysAPIWithPrefix(c, "")): http://h:p/v2/keys/<dir> and http://h:p/<token> both work.
-Unreachable servers are retried with exponential backoff, a bounded number of times.
+Unreachable servers are retried with exponential backoff, a bounded number of times; so is
+an https server whose certificate is refused, as etcd does (it may be fixed meanwhile).
 """
 
 from __future__ import annotations
@@ -100,10 +101,11 @@ async def discover(url: str, name: str, peer_urls: Sequence[str], log: Logger, *
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
         raise DiscoveryError(f"{INVALID_URL}: {url}")
-    if parts.scheme == "https":
-        raise DiscoveryError(f"discovery: https is not supported yet (no TLS): {url}")
     log = log.bind(discovery_url=url)
-    async with _RootKeysClient([f"http://{parts.netloc}"], timeout=REQUEST_TIMEOUT_S) as client:
+    # https: the system's roots (or $SSL_CERT_FILE) and no client certificate, as etcd's
+    # discovery client (an empty TLSInfo, etcdserver/api/v2discovery/discovery.go)
+    async with _RootKeysClient([f"{parts.scheme}://{parts.netloc}"],
+                               timeout=REQUEST_TIMEOUT_S) as client:
         session = _Session(client, clean_path("/" + unquote(parts.path)), member_id, log,
                            retries, backoff_s, resuming)
         members, size = await session.join(registration(name, peer_urls))
