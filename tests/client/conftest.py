@@ -3,6 +3,10 @@
 A test gives the server a `respond(seen)` function; it sees every request (with the id of
 the connection it came on, so keep-alive reuse is observable) and returns a Reply: a
 normal HTTP response, raw bytes written as they are, a silent close, or a stall.
+
+tls_server(respond, context) is the same server behind TLS (an https URL); `tls_files` is
+the certificate set of certs.py, made once per session; tls_servers(kind) are real etcd or
+trionode processes on TLS (tlsservers.py), started once per session on first use.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import functools
 import itertools
 import json
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import h11
 import pytest
 import trio
+from requirements import require_tool
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,42 @@ class FakeServer:
     port: int = 0
     seen: list[Seen] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    scheme: str = "http"
+    host: str = "127.0.0.1"
+    handshakes: list[str] = field(default_factory=list)     # TLS: "ok" or why it failed
+    send_alerts: bool = True
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    async def _flush_alert(self, stream) -> None:
+        """Send the alert OpenSSL wrote when a TLS stream broke (unless send_alerts is
+        off): trio leaves it in the SSLStream's private outgoing buffer, and trionode's
+        server sends it the same way."""
+        if not isinstance(stream, trio.SSLStream) or not self.send_alerts:
+            return
+        pending = stream._outgoing.read()
+        with trio.move_on_after(1):
+            try:
+                if pending:
+                    await stream.transport_stream.send_all(pending)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+
+    async def handle_tls(self, stream: trio.SSLStream) -> None:
+        """The server handshake, then HTTP as handle() serves it; a failed handshake is
+        closed (after its alert). TLS 1.3 checks the client certificate after the client's
+        handshake ended: such a refusal shows up in handle(), on the first read."""
+        try:
+            await stream.do_handshake()
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            self.handshakes.append(str(exc.__cause__ or exc))
+            await self._flush_alert(stream)
+            await trio.aclose_forcefully(stream.transport_stream)
+            return
+        self.handshakes.append("ok")
+        await self.handle(stream)
 
     async def _read_request(self, stream, conn: h11.Connection, conn_id: int) -> Seen | None:
         request, body = None, b""
@@ -107,10 +145,15 @@ class FakeServer:
                 if reply.close or reply.hangup or conn.our_state is h11.MUST_CLOSE:
                     return
                 conn.start_next_cycle()
-        except (trio.BrokenResourceError, h11.RemoteProtocolError):
+        except trio.BrokenResourceError as exc:
+            if isinstance(stream, trio.SSLStream):
+                self.handshakes.append(str(exc.__cause__ or exc))
+            await self._flush_alert(stream)
+            return
+        except h11.RemoteProtocolError:
             return
         finally:
-            await stream.aclose()
+            await trio.aclose_forcefully(stream)
 
     @staticmethod
     async def _send(stream, conn: h11.Connection, reply: Reply) -> None:
@@ -138,6 +181,59 @@ def fake_server(nursery):
         server.port = listeners[0].socket.getsockname()[1]
         return server
     return start
+
+
+@pytest.fixture
+def tls_server(nursery):
+    """tls_server(respond, context, host="127.0.0.1", alert=True) -> a started FakeServer
+    behind TLS with `context` (certs.server_context)."""
+    async def start(respond: Respond, context: ssl.SSLContext, host: str = "127.0.0.1",
+                    alert: bool = True) -> FakeServer:
+        server = FakeServer(respond, scheme="https", host=host, send_alerts=alert)
+        tcp = await trio.open_tcp_listeners(0, host=host)
+        listeners = [trio.SSLListener(tcp[0], context, https_compatible=True)]
+        await nursery.start(trio.serve_listeners, server.handle_tls, listeners)
+        server.port = tcp[0].socket.getsockname()[1]
+        return server
+    return start
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory) -> dict[str, str]:
+    """certs.make_files: name ("ca1.pem", "server1.crt", ...) -> path."""
+    from .certs import make_files
+    return make_files(tmp_path_factory.mktemp("tls"))
+
+
+WHY_ETCD = ("the TLS behaviour is compared with etcd 3.4 and etcdctl v2 "
+            "(apt-get install etcd-server etcd-client)")
+
+
+@pytest.fixture(scope="session")
+def tls_servers(tls_files):
+    """tls_servers(kind) -> role -> a running TlsServer of `kind` ("etcd" or "trionode").
+    A missing etcd skips (fails under CI=true). Call it from a sync fixture or test: a skip
+    raised inside an async test loses its reason."""
+    from .tlsservers import start_all
+    started: dict = {}
+
+    def get(kind: str) -> dict:
+        if kind == "etcd":
+            require_tool("etcd", WHY_ETCD)
+        if kind not in started:
+            try:
+                started[kind] = start_all(kind, tls_files)
+            except RuntimeError as exc:
+                started[kind] = exc
+        if isinstance(started[kind], RuntimeError):
+            pytest.fail(str(started[kind]), pytrace=False)
+        return started[kind]
+
+    yield get
+    for servers in started.values():
+        if isinstance(servers, dict):
+            for server in servers.values():
+                server.stop()
 
 
 @pytest.fixture
