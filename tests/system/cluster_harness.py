@@ -164,7 +164,7 @@ class Cluster:
         """Wait until every member's /v2/members shows each member's current client URL
         (members publish them through the log after they start)."""
         def check() -> bool:
-            wanted = {m.name: [f"http://127.0.0.1:{m.port}"] for m in self.members}
+            wanted = {m.name: [m.url] for m in self.members}
             for member in self.running():
                 try:
                     listed = {m["name"]: m["clientURLs"] for m in self.member_list(member)}

@@ -107,7 +107,7 @@ class Node:
         argv = [sys.executable, "-m", "trionode", "--name", name or self.name,
                 "--data-dir", str(self.data_dir), "--listen-client-urls", url,
                 "--advertise-client-urls", url, *self.extra]
-        if "--initial-cluster" not in self.extra:  # a single member: a peer port of its own
+        if not {"--initial-cluster", "--discovery"} & set(self.extra):  # alone: a peer port of its own
             peer = f"{self.scheme}://127.0.0.1:{free_port()}"
             argv += ["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                      "--initial-cluster", f"{name or self.name}={peer}"]
