@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from pki import Pki
 from requirements import require_tool
 
 TARGET_ENV = "TRIONODE_COMPAT_TARGET"
@@ -48,10 +49,18 @@ class Server:
     proc: subprocess.Popen
     data_dir: Path
     log_path: Path
+    # A TLS session: `port` is https (client certificates required) and advertised; the
+    # harness's own raw probes use `plain_port`, an extra http listener of the same server.
+    tls: Pki | None = None
+    plain_port: int = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def probe_port(self) -> int:
+        return self.plain_port or self.port
 
     def log_tail(self, n: int = 4000) -> str:
         try:
@@ -71,27 +80,33 @@ class Server:
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
 
-def _cluster_args(name: str, data_dir: Path, port: int, peer: int) -> list[str]:
-    client, peer_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer}"
+def _cluster_args(name: str, data_dir: Path, port: int, peer: int, tls: Pki | None,
+                  plain_port: int) -> list[str]:
+    scheme = "https" if tls else "http"
+    client, peer_url = f"{scheme}://127.0.0.1:{port}", f"{scheme}://127.0.0.1:{peer}"
+    listen = f"{client},http://127.0.0.1:{plain_port}" if tls else client
     return ["--name", name, "--data-dir", str(data_dir),
-            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-client-urls", listen, "--advertise-client-urls", client,
             "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-            "--initial-cluster", f"{name}={peer_url}"]
+            "--initial-cluster", f"{name}={peer_url}", *(tls.server_flags() if tls else ())]
 
 
-def start_server(label: str, kind: str, name: str, timeout: float = 20.0) -> Server:
-    """Start one etcd or trionode on fresh ports and a fresh data dir; wait for /health."""
+def start_server(label: str, kind: str, name: str, timeout: float = 20.0,
+                 tls: Pki | None = None) -> Server:
+    """Start one etcd or trionode on fresh ports and a fresh data dir; wait for /health.
+    With `tls`, both ports are TLS with client certificates required (Pki.server_flags)."""
     root = Path(tempfile.mkdtemp(prefix=f"compat-{label}-"))
     data_dir, log_path = root / "data", root / "log"
-    port, peer = free_port(), free_port()
+    port, peer, plain = free_port(), free_port(), free_port() if tls else 0
+    args = _cluster_args(name, data_dir, port, peer, tls, plain)
     if kind == "etcd":
-        argv = ["etcd", "--enable-v2", *_cluster_args(name, data_dir, port, peer)]
+        argv = ["etcd", "--enable-v2", *args]
     else:
-        argv = [sys.executable, "-m", "trionode", *_cluster_args(name, data_dir, port, peer)]
+        argv = [sys.executable, "-m", "trionode", *args]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
                                 stdin=subprocess.DEVNULL)
-    server = Server(label, kind, port, proc, data_dir, log_path)
+    server = Server(label, kind, port, proc, data_dir, log_path, tls, plain)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -100,7 +115,7 @@ def start_server(label: str, kind: str, name: str, timeout: float = 20.0) -> Ser
             raise RuntimeError(f"{label} {kind} exited with {proc.returncode} before "
                                f"serving:\n{' '.join(argv)}\n--- its output:\n{tail}")
         try:
-            with urllib.request.urlopen(server.url + "/health", timeout=1) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.probe_port}/health", timeout=1) as r:
                 if r.status == 200:
                     return server
         except OSError:
@@ -119,16 +134,16 @@ def target_kind() -> str:
     return kind
 
 
-def server_pair(ref_name: str, tgt_name: str):
+def server_pair(ref_name: str, tgt_name: str, tls: Pki | None = None):
     """Generator fixture body: yields (reference, target); always stops both by PID."""
     require_tool("etcd", "the compat suite compares with a real etcd 3.4 "
                          "(apt-get install etcd-server)")
     kind = target_kind()
     started = []
     try:
-        started.append(start_server("reference", "etcd", ref_name))
+        started.append(start_server("reference", "etcd", ref_name, tls=tls))
         try:
-            started.append(start_server("target", kind, tgt_name))
+            started.append(start_server("target", kind, tgt_name, tls=tls))
         except RuntimeError as exc:
             failure = f"the compat target could not start:\n{exc}"
         else:

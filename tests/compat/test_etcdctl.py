@@ -20,6 +20,7 @@ import time
 import urllib.parse
 
 import pytest
+from pki import Pki
 from requirements import require_tool
 
 from . import harness
@@ -126,7 +127,7 @@ def _env() -> dict:
 
 
 def _ctl_argv(server, argv) -> list[str]:
-    return ["etcdctl", "--endpoints", server.url, *argv]
+    return ["etcdctl", "--endpoints", server.url, *(server.tls.etcdctl() if server.tls else ()), *argv]
 
 
 def _run(argv, timeout=10.0) -> Outcome:
@@ -136,12 +137,12 @@ def _run(argv, timeout=10.0) -> Outcome:
 
 def _run_background(server, step: Step) -> Outcome:
     """Start a watch, fire it with a write, collect what the watch printed."""
-    base = harness.watchers(server.port)
+    base = harness.watchers(server.probe_port)
     proc = subprocess.Popen(_ctl_argv(server, step.argv), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env())
     try:
         # etcdctl syncs with /v2/members, then watches: fire once the server holds the watch
-        if not harness.wait_for_watcher(server.port, base, lambda: proc.poll() is not None):
+        if not harness.wait_for_watcher(server.probe_port, base, lambda: proc.poll() is not None):
             raise AssertionError(f"{server.label} {server.kind}: etcdctl {' '.join(step.argv)} "
                                  f"registered no watcher within 5s")
         trigger = _run(_ctl_argv(server, step.trigger))
@@ -164,7 +165,8 @@ def _run_background(server, step: Step) -> Outcome:
 
 def run_step(server, step: Step) -> Outcome:
     if step.curl:
-        return _run(["curl", *(a.replace("{url}", server.url) for a in step.argv)])
+        certs = server.tls.curl()[2:] if server.tls else []  # after "curl -sS"
+        return _run(["curl", *certs, *(a.replace("{url}", server.url) for a in step.argv)])
     if step.trigger:
         return _run_background(server, step)
     return _run(_ctl_argv(server, step.argv))
@@ -200,19 +202,28 @@ def normalize(norm: Normalizer, out: Outcome, step: Step) -> tuple[str, list[int
     return "\n".join(parts), list(norm.ttls)
 
 
-@pytest.fixture(scope="module")
-def tutorial():
+@pytest.fixture(scope="module", params=["plain", "tls"])
+def tutorial(request, tmp_path_factory):
+    """Both servers, loaded with the tutorial's data; the second session runs the whole
+    tutorial over TLS (both ports, client certificates required; etcdctl and curl given
+    the CA, certificate and key) and must give the same outputs."""
     require_tool("etcdctl", "the tutorial is replayed with the real etcdctl "
                             "(apt-get install etcd-client)")
-    for pair in harness.server_pair("ref-tut", TARGET_NAME):
+    tls = Pki(tmp_path_factory.mktemp("pki")) if request.param == "tls" else None
+    for pair in harness.server_pair("ref-tut", TARGET_NAME, tls):
         for server in pair:
             for key, value in SETUP:
-                raw = harness.build_request(server.port, "PUT", "/v2/keys" + urllib.parse.quote(key),
+                raw = harness.build_request(server.probe_port, "PUT", "/v2/keys" + urllib.parse.quote(key),
                                             harness.FORM,
                                             urllib.parse.urlencode({"value": value}).encode())
                 # trionode wrote its own /_etcd/config at start (0.4's first peer did too)
                 created = 200 if key == "/_etcd/config" and server.kind != "etcd" else 201
-                assert harness.exchange(server.port, raw).status == created
+                assert harness.exchange(server.probe_port, raw).status == created
+            if tls is not None:  # the session really is TLS: with certificates only
+                served = _run(_ctl_argv(server, ["get", "/_etcd/config"]))
+                assert served.code == 0, (server.kind, served)
+                refused = _run(["etcdctl", "--endpoints", server.url, "--ca-file", tls.ca, "get", "/_etcd/config"])
+                assert refused.code == 4 and "remote error: tls:" in refused.stderr, (server.kind, refused)
         yield pair, (Normalizer(), Normalizer())
 
 

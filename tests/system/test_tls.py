@@ -17,10 +17,10 @@ import subprocess
 import warnings
 
 import pytest
+from pki import Pki
 
 from .cluster_harness import Cluster, wait_for
 from .conftest import Node, Nodes
-from .pki import Pki
 
 pytestmark = pytest.mark.system
 ETCDCTL = shutil.which("etcdctl")

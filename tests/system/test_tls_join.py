@@ -19,10 +19,10 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from pki import Pki
 
 from .cluster_harness import ELECTION_MS, HEARTBEAT_MS, Cluster, wait_for
 from .conftest import READY_TIMEOUT, Node, Nodes, free_port
-from .pki import Pki
 
 pytestmark = pytest.mark.system
 needs_etcd = pytest.mark.requires_tool("etcd", "etcd 3.4 is the https discovery server")
