@@ -37,6 +37,7 @@ from .membership.standbys import keep_membership
 from .membership.tracker import MembershipTracker
 from .net.listen import bound_urls, listen
 from .net.tls import PortTls, port_tls
+from .net.tlsstream import TlsListener
 from .peer import PeerTransport
 from .raft import RaftConfig, RaftCore, Role
 from .raft.membership import successor
@@ -205,7 +206,7 @@ async def _run(config: Config, datadir: DataDir, storage: Storage, recovered: Re
         await _publish(replica, identity, reconfig, log)
         listeners = await listen(config.listen_client_urls, client_tls.server)
         for scheme in ("http", "https"):  # the discovery service names the scheme it is asked on
-            served = [one for one in listeners if isinstance(one, trio.SSLListener) == (scheme == "https")]
+            served = [one for one in listeners if isinstance(one, TlsListener) == (scheme == "https")]
             app = ClientApp(view, discovery_service=config.discovery_service, scheme=scheme)
             if served:
                 await nursery.start(serve_http, served, app, limits, log)

@@ -25,7 +25,7 @@ from typing import Any
 import h11
 import trio
 
-from ..net.sockio import DirectSocket
+from ..net.sockio import stream_io
 from . import replies
 from .fasthead import FALLBACK, FastHead, parse_head
 from .message import Request
@@ -65,7 +65,7 @@ class RequestReader:
         self._limits = limits
         self._buf: bytes | bytearray = b""  # unconsumed: _buf[_pos:] (see the module doc)
         self._pos = 0
-        self._direct = DirectSocket(stream) if isinstance(stream, trio.SocketStream) else None
+        self._direct = stream_io(stream)
 
     @property
     def pending(self) -> int:
@@ -94,9 +94,7 @@ class RequestReader:
     async def receive(self) -> bytes | bytearray:
         """The next bytes from the client; b"" at EOF (direct reads on sockets: net/sockio.py)."""
         try:
-            if self._direct is not None:
-                return await self._direct.receive_some(self._limits.read_size)
-            return await self._stream.receive_some(self._limits.read_size)
+            return await self._direct.receive_some(self._limits.read_size)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise PeerGone from exc
 

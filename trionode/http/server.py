@@ -23,8 +23,9 @@ from typing import Any, Awaitable, Callable, NoReturn
 
 import trio
 
-from ..net.sockio import DirectSocket
+from ..net.sockio import stream_io
 from ..net.tls import handshake, peer_address
+from ..net.tlsstream import TlsStream
 from ..telemetry.logger import Logger
 from . import replies
 from .date import DateCache
@@ -125,7 +126,7 @@ async def serve_http(
     """Serve HTTP on `listeners` until cancelled; `task_status.started(listeners)` once listening.
 
     trio's SocketStream already sets TCP_NODELAY on every accepted connection. An
-    SSLListener's connections (https URLs) are served once their handshake completes.
+    TlsListener's connections (https URLs) are served once their handshake completes.
     """
     connections = HttpConnections(app, limits, log)
     async with trio.open_nursery() as nursery:
@@ -146,7 +147,7 @@ async def serve_connection(stream: trio.abc.Stream, app: App, limits: HttpLimits
 async def _serve(stream: trio.abc.Stream, app: App, limits: HttpLimits, log: Logger,
                  dates: DateCache, sweeper: Sweeper, initial: bytes = b"") -> None:
     """Serve one connection until it ends; never raises (a bug costs one connection only)."""
-    if isinstance(stream, trio.SSLStream) and not await handshake(stream, limits.request_timeout, log.info):
+    if isinstance(stream, TlsStream) and not await handshake(stream, limits.request_timeout, log.info):
         await trio.aclose_forcefully(stream)
         return
     conn = _Connection(stream, app, limits, log, dates, sweeper)
@@ -172,7 +173,7 @@ class _Connection:
         self.stream, self.app, self.limits, self.log, self.dates = stream, app, limits, log, dates
         self.sweeper = sweeper
         self.reader = RequestReader(stream, limits)
-        self.direct = DirectSocket(stream) if isinstance(stream, trio.SocketStream) else None
+        self.direct = stream_io(stream)
         self.keep_alive, self.version = True, "HTTP/1.1"
         # One cancel scope for the whole connection, cancelled by the sweeper when the
         # current phase's deadline passed (see timeouts.py for why not scope deadlines).
@@ -214,7 +215,7 @@ class _Connection:
                 data = await reader.receive()
                 if not data:
                     return None
-                if data[0] == _TLS_HANDSHAKE and self.direct is not None:
+                if data[0] == _TLS_HANDSHAKE and isinstance(self.stream, trio.SocketStream):
                     # A TLS client on a plain port: close without a reply, as etcd does
                     # (an HTTP reply would only be garbage to it).
                     self.log.info("http.tls_on_plain_port", remote=peer_address(self.stream))
@@ -238,10 +239,7 @@ class _Connection:
         """Send under the connection's current deadline (the caller set it); a reply that
         fits the socket buffer is written straight to it (net/sockio.py)."""
         try:
-            if self.direct is not None:
-                await self.direct.send_all(data, math.inf)
-            else:
-                await self.stream.send_all(data)
+            await self.direct.send_all(data, math.inf)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise _Closed from exc
 

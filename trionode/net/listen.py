@@ -1,6 +1,6 @@
 """Opening the client and peer listeners, and naming what was bound.
 
-An https URL's listener is a trio.SSLListener: its connections arrive as SSLStreams whose
+An https URL's listener is a TlsListener: its connections arrive as TlsStreams whose
 handshake has not happened yet; the server that takes them does it, under a deadline
 (tls.handshake).
 """
@@ -13,10 +13,11 @@ from collections.abc import Iterable
 import trio
 
 from ..config.values import Url
+from .tlsstream import TlsListener
 
 __all__ = ["ListenError", "bound_urls", "listen"]
 
-Listener = trio.SocketListener | trio.SSLListener[trio.SocketStream]
+Listener = trio.SocketListener | TlsListener
 
 
 class ListenError(Exception):
@@ -34,7 +35,7 @@ async def listen(urls: Iterable[Url], tls: ssl.SSLContext | None = None) -> list
         if url.scheme == "https":
             if tls is None:
                 raise ListenError(f"cannot listen on {url}: no TLS certificate for it")
-            listeners.extend(trio.SSLListener(listener, tls, https_compatible=True) for listener in opened)
+            listeners.extend(TlsListener(listener, tls) for listener in opened)
         else:
             listeners.extend(opened)
     return listeners
@@ -44,8 +45,8 @@ def bound_urls(listeners: list[Listener]) -> list[str]:
     """The addresses actually bound (port 0 becomes the OS's choice), for the log."""
     names = []
     for listener in listeners:
-        scheme = "https" if isinstance(listener, trio.SSLListener) else "http"
-        socket = listener.transport_listener.socket if isinstance(listener, trio.SSLListener) else listener.socket
+        scheme = "https" if isinstance(listener, TlsListener) else "http"
+        socket = listener.transport_listener.socket if isinstance(listener, TlsListener) else listener.socket
         host, port = socket.getsockname()[:2]
         names.append(f"{scheme}://{host}:{port}")
     return names

@@ -7,8 +7,9 @@ at once, and that pass was a large part of the cost of a request. These helpers 
 system call on the descriptor first and wait through trio only when it would block;
 fairness is kept by yielding once every `YIELD_EVERY` reads that did not wait.
 
-A TLS stream has no descriptor to write to directly: `stream_io` gives it the same two
-calls, through trio.
+`stream_io` picks the direct I/O of a stream: DirectSocket for a plain socket, the
+TlsStream itself (tlsstream.py, the same idea with OpenSSL on the descriptor), and trio's
+own calls for anything else (tests' in-memory streams).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import os
 
 import trio
+
+from .tlsstream import TlsStream
 
 __all__ = ["DirectSocket", "StreamIO", "YIELD_EVERY", "stream_io"]
 
@@ -78,6 +81,10 @@ class StreamIO:
         return await self.stream.receive_some(max_bytes)
 
 
-def stream_io(stream: trio.abc.Stream) -> DirectSocket | StreamIO:
-    """Direct I/O for a plain socket stream, trio's own for anything else."""
-    return DirectSocket(stream) if isinstance(stream, trio.SocketStream) else StreamIO(stream)
+def stream_io(stream: trio.abc.Stream) -> DirectSocket | TlsStream | StreamIO:
+    """`send_all(data, timeout)` and `receive_some(n)` on `stream`, as directly as it allows."""
+    if isinstance(stream, trio.SocketStream):
+        return DirectSocket(stream)
+    if isinstance(stream, TlsStream):
+        return stream
+    return StreamIO(stream)

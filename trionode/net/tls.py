@@ -1,5 +1,5 @@
 """TLS for both ports: SSL contexts from a port's TlsSettings, and the handshake of an
-accepted connection.
+accepted connection (a TlsStream, tlsstream.py).
 
 What the contexts do is etcd 3.4's (docs/research/etcd-3.4-tls.md §2): TLS 1.2 at least;
 a client certificate is asked for only when the port verifies clients, and then required;
@@ -21,12 +21,13 @@ from pathlib import Path
 import trio
 
 from ..config.tls import Port, TlsSettings
+from .tlsstream import TlsStream
 
 __all__ = ["PortTls", "TlsError", "handshake", "peer_address", "port_tls", "ssl_failure"]
 
 
-#: how long a refused client gets to take the alert that says why (it is a few bytes)
-ALERT_TIMEOUT = 1.0
+#: how long a refused client gets to read the alert that says why (it is a few bytes)
+REFUSE_TIMEOUT = 1.0
 
 
 class TlsError(Exception):
@@ -58,6 +59,7 @@ def port_tls(settings: TlsSettings, port: Port, data_dir: Path, hosts: list[str]
 def _server_context(settings: TlsSettings, cert: str, key: str, port: Port) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_RENEGOTIATION  # a write never has to read (tlsstream.py)
     _load_chain(context, cert, key)
     if settings.verifies_clients:
         context.verify_mode = ssl.CERT_REQUIRED
@@ -70,6 +72,7 @@ def _server_context(settings: TlsSettings, cert: str, key: str, port: Port) -> s
 def _client_context(settings: TlsSettings, cert: str, key: str) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_RENEGOTIATION
     if cert:
         _load_chain(context, cert, key)
     if settings.self_signed:  # etcd: peers with auto-TLS certificates do not verify each other
@@ -113,8 +116,6 @@ def _load_roots(context: ssl.SSLContext, ca_file: str, purpose: ssl.Purpose) -> 
 
 def peer_address(stream: trio.abc.Stream) -> str:
     """host:port of the other end, for log lines ("?" once it is gone)."""
-    while isinstance(stream, trio.SSLStream):
-        stream = stream.transport_stream
     try:
         host, port = stream.socket.getpeername()[:2]  # type: ignore[attr-defined]
     except (AttributeError, OSError):
@@ -125,36 +126,21 @@ def peer_address(stream: trio.abc.Stream) -> str:
 Log = Callable[..., None]
 
 
-async def handshake(stream: trio.SSLStream, timeout: float, log: Log) -> bool:
+async def handshake(stream: TlsStream, timeout: float, log: Log) -> bool:
     """Complete the server side of the handshake within `timeout`; False (after one log
     line) when it failed: plain HTTP or garbage, a refused certificate, a client that
-    stalled or went away. The caller then just closes the connection, as etcd does."""
+    stalled or went away. OpenSSL has sent its alert, if it had one; the caller then just
+    closes the connection, as etcd does."""
     with trio.move_on_after(timeout):
         try:
             await stream.do_handshake()
             return True
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             log("tls.handshake_failed", remote=peer_address(stream), reason=_reason(exc))
-            await _send_alert(stream)
+            await stream.refuse(REFUSE_TIMEOUT)
             return False
     log("tls.handshake_failed", remote=peer_address(stream), reason="no handshake within the timeout")
     return False
-
-
-async def _send_alert(stream: trio.SSLStream) -> None:
-    """Send the alert OpenSSL wrote when the handshake failed ("certificate required",
-    "unknown ca"), so the client can say why instead of seeing the connection just close.
-    trio leaves it unsent in the SSLStream's outgoing buffer (a private attribute, hence
-    the care; tests/edge/test_tls.py notices if it ever moves)."""
-    outgoing = getattr(stream, "_outgoing", None)
-    alert = outgoing.read() if isinstance(outgoing, ssl.MemoryBIO) else b""
-    if not alert:
-        return
-    with trio.move_on_after(ALERT_TIMEOUT):
-        try:
-            await stream.transport_stream.send_all(alert)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
 
 
 def _reason(exc: BaseException) -> str:

@@ -29,6 +29,7 @@ import trio
 
 from ..net.sockio import stream_io
 from ..net.tls import handshake, peer_address
+from ..net.tlsstream import TlsStream
 from ..raft.messages import Message
 from ..wire.errors import WireError
 from .limits import PeerLimits
@@ -69,7 +70,7 @@ class Inbound:
                 return
             self._open += 1
             try:
-                if isinstance(stream, trio.SSLStream) and not await handshake(
+                if isinstance(stream, TlsStream) and not await handshake(
                         stream, self.limits.handshake_timeout, self.log.warning):
                     return
                 first = await self._first_bytes(stream)

@@ -25,6 +25,7 @@ import trio
 
 from ..net.sockio import stream_io
 from ..net.tls import ssl_failure
+from ..net.tlsstream import TlsStream
 from ..raft.messages import Message, MsgType
 from .limits import PeerLimits
 from .outbox import Outbox
@@ -136,7 +137,7 @@ class PeerSender:
                 stream: trio.abc.Stream = await open_bound_stream(host, port, self.bind_host)
                 try:
                     if self.tls is not None:
-                        stream = trio.SSLStream(stream, self.tls, server_hostname=host, https_compatible=True)
+                        stream = TlsStream.wrap(stream, self.tls, server_side=False, server_hostname=host)
                         await stream.do_handshake()
                     await stream.send_all(self.hello)
                 except BaseException:

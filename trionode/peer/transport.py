@@ -91,7 +91,7 @@ class PeerTransport:
                     task_status: trio.TaskStatus[list[trio.abc.Listener]] = trio.TASK_STATUS_IGNORED) -> None:
         """Accept peer connections, and HTTP ones when there is an `http_serve` (the peer
         port's HTTP app, http/server.py HttpConnections.serve), until cancelled. A
-        trio.SSLListener's connections are TLS (net/listen.py)."""
+        A TlsListener's connections are TLS (net/listen.py)."""
         self._inbound.http = http_serve
         async with trio.open_nursery() as nursery:
             await nursery.start(trio.serve_listeners, self._inbound.handle, listeners)
