@@ -124,8 +124,8 @@ async def test_https_serves_the_app_and_refuses_with_an_alert(files: Files, tmp_
         port, log = await serve(nursery, context)
         reply = await get(port, files.client())
         assert reply.startswith(b"HTTP/1.1 200 OK") and reply.endswith(b"hello")
-        # The alert the server's OpenSSL wrote reaches the client (net/tls.py sends what trio
-        # leaves unsent): it knows why, instead of seeing the connection just close.
+        # The alert the server's OpenSSL wrote reaches the client (and is not destroyed by a
+        # reset: tlsstream.py drains before it closes): it knows why it was refused.
         with pytest.raises(trio.BrokenResourceError) as info:
             await get(port, files.client(None))
         assert isinstance(info.value.__cause__, ssl.SSLError)
