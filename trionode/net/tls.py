@@ -52,7 +52,8 @@ def port_tls(settings: TlsSettings, port: Port, data_dir: Path, hosts: list[str]
 
         cert, key = self_signed_files(data_dir / "fixtures" / port, hosts)
     server = _server_context(settings, cert, key, port) if cert else None
-    client = _client_context(settings, cert, key) if port == "peer" else None
+    dials_tls = port == "peer" and (cert or settings.trusted_ca_file)  # else no https peer to dial
+    client = _client_context(settings, cert, key) if dials_tls else None
     return PortTls(server, client)
 
 
