@@ -1,6 +1,7 @@
 """TLS at the edges, in one process: contexts from TlsSettings (and their file errors), the
 HTTP server on an https listener (refusals, the alert that says why, a stalled handshake
-bounded by the request timeout) and the peer transport between TLS members."""
+bounded by the request timeout) and the peer transport between TLS members. Certificates:
+tests/pki.py (a CA, its server and client certificates, and a foreign client one)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import trio
-import trustme
+from pki import Pki
 from test_peer_transport import FAST, Log, Node, until
 
 from trionode.config.tls import TlsSettings
@@ -22,45 +23,24 @@ from trionode.net.tls import PortTls, TlsError, port_tls
 from trionode.raft.messages import Message, MsgType
 
 
-class Files:
-    """A CA, a server and a client certificate of it, and a client one of another CA."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        ca, other = trustme.CA(), trustme.CA()
-        ca.cert_pem.write_to_path(root / "ca.pem")
-        for name, issuer in (("server", ca), ("client", ca), ("foreign", other)):
-            leaf = issuer.issue_cert("127.0.0.1", "localhost")
-            leaf.cert_chain_pems[0].write_to_path(root / f"{name}.crt")
-            leaf.private_key_pem.write_to_path(root / f"{name}.key")
-
-    def path(self, name: str) -> str:
-        return str(self.root / name)
-
-    def settings(self, **extra: object) -> TlsSettings:
-        return TlsSettings(self.path("server.crt"), self.path("server.key"), **extra)  # type: ignore[arg-type]
-
-    def client(self, who: str | None = "client") -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=self.path("ca.pem"))
-        if who is not None:
-            context.load_cert_chain(self.path(f"{who}.crt"), self.path(f"{who}.key"))
-        return context
+def server_settings(pki: Pki, **extra: object) -> TlsSettings:
+    return TlsSettings(pki.file("server.crt"), pki.file("server.key"), **extra)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> Files:
-    return Files(tmp_path)
+def files(tmp_path: Path) -> Pki:
+    return Pki(tmp_path)
 
 
 # --- contexts and their errors ------------------------------------------------------------
 
-def test_contexts_follow_the_settings(files: Files, tmp_path: Path) -> None:
+def test_contexts_follow_the_settings(files: Pki, tmp_path: Path) -> None:
     plain = port_tls(TlsSettings(), "client", tmp_path, [])
     assert plain == PortTls(None, None)
-    served = port_tls(files.settings(), "client", tmp_path, [])
+    served = port_tls(server_settings(files), "client", tmp_path, [])
     assert served.server is not None and served.server.verify_mode == ssl.CERT_NONE
     assert served.server.minimum_version == ssl.TLSVersion.TLSv1_2
-    verifying = port_tls(files.settings(trusted_ca_file=files.path("ca.pem")), "peer", tmp_path, [])
+    verifying = port_tls(server_settings(files, trusted_ca_file=files.ca), "peer", tmp_path, [])
     assert verifying.server is not None and verifying.server.verify_mode == ssl.CERT_REQUIRED
     assert verifying.client is not None and verifying.client.check_hostname
 
@@ -71,10 +51,10 @@ def test_contexts_follow_the_settings(files: Files, tmp_path: Path) -> None:
     ({"trusted_ca_file": "/nonexistent-ca.pem"}, "open /nonexistent-ca.pem: no such file or directory"),
     ({"trusted_ca_file": "server.key"}, "tls: no certificate could be read from CA file"),
 ])
-def test_unusable_files_stop_the_start_with_go_s_words(files: Files, tmp_path: Path, change: dict,
+def test_unusable_files_stop_the_start_with_go_s_words(files: Pki, tmp_path: Path, change: dict,
                                                        message: str) -> None:
-    fields = {"cert_file": files.path("server.crt"), "key_file": files.path("server.key")}
-    fields |= {k: v if v.startswith("/") else files.path(v) for k, v in change.items()}
+    fields = {"cert_file": files.file("server.crt"), "key_file": files.file("server.key")}
+    fields |= {k: v if v.startswith("/") else files.file(v) for k, v in change.items()}
     with pytest.raises(TlsError) as info:
         port_tls(TlsSettings(**fields), "peer", tmp_path, [])
     assert message in str(info.value)
@@ -117,28 +97,29 @@ async def get(port: int, context: ssl.SSLContext) -> bytes:
         return data
 
 
-async def test_https_serves_the_app_and_refuses_with_an_alert(files: Files, tmp_path: Path) -> None:
-    context = port_tls(files.settings(trusted_ca_file=files.path("ca.pem")), "client", tmp_path, []).server
+async def test_https_serves_the_app_and_refuses_with_an_alert(files: Pki, tmp_path: Path) -> None:
+    settings = server_settings(files, trusted_ca_file=files.ca)
+    context = port_tls(settings, "client", tmp_path, []).server
     assert context is not None
     async with trio.open_nursery() as nursery:
         port, log = await serve(nursery, context)
-        reply = await get(port, files.client())
+        reply = await get(port, files.context())
         assert reply.startswith(b"HTTP/1.1 200 OK") and reply.endswith(b"hello")
         # The alert the server's OpenSSL wrote reaches the client (and is not destroyed by a
         # reset: tlsstream.py drains before it closes): it knows why it was refused.
         with pytest.raises(trio.BrokenResourceError) as info:
-            await get(port, files.client(None))
+            await get(port, files.context(None))
         assert isinstance(info.value.__cause__, ssl.SSLError)
         assert "CERTIFICATE_REQUIRED" in (info.value.__cause__.reason or "")
         with pytest.raises(trio.BrokenResourceError) as info:
-            await get(port, files.client("foreign"))
+            await get(port, files.context("foreign"))
         assert "UNKNOWN_CA" in (info.value.__cause__.reason or "")
         await until(lambda: len(log.events("tls.handshake_failed")) == 2, what=lambda: log.lines)
         nursery.cancel_scope.cancel()
 
 
-async def test_plain_http_on_a_tls_port_is_closed_without_a_reply(files: Files, tmp_path: Path) -> None:
-    context = port_tls(files.settings(), "client", tmp_path, []).server
+async def test_plain_http_on_a_tls_port_is_closed_without_a_reply(files: Pki, tmp_path: Path) -> None:
+    context = port_tls(server_settings(files), "client", tmp_path, []).server
     assert context is not None
     async with trio.open_nursery() as nursery:
         port, log = await serve(nursery, context)
@@ -152,8 +133,8 @@ async def test_plain_http_on_a_tls_port_is_closed_without_a_reply(files: Files, 
         nursery.cancel_scope.cancel()
 
 
-async def test_a_stalled_handshake_is_bounded_by_the_request_timeout(files: Files, tmp_path: Path) -> None:
-    context = port_tls(files.settings(), "client", tmp_path, []).server
+async def test_a_stalled_handshake_is_bounded_by_the_request_timeout(files: Pki, tmp_path: Path) -> None:
+    context = port_tls(server_settings(files), "client", tmp_path, []).server
     assert context is not None
     async with trio.open_nursery() as nursery:
         port, log = await serve(nursery, context, HttpLimits(request_timeout=0.3))
@@ -162,15 +143,15 @@ async def test_a_stalled_handshake_is_bounded_by_the_request_timeout(files: File
             with trio.fail_after(3):
                 assert await stream.receive_some(1024) == b""
         assert log.events("tls.handshake_failed")[0]["reason"] == "no handshake within the timeout"
-        assert await get(port, files.client()) != b""  # and it held no one else up
+        assert await get(port, files.context()) != b""  # and it held no one else up
         nursery.cancel_scope.cancel()
 
 
 # --- the peer transport between TLS members ----------------------------------------------
 
-def tls_node(files: Files, tmp_path: Path, node_id: int, peers: dict[int, tuple[str, int]],
+def tls_node(files: Pki, tmp_path: Path, node_id: int, peers: dict[int, tuple[str, int]],
              who: str = "server") -> tuple[Node, PortTls]:
-    settings = TlsSettings(files.path(f"{who}.crt"), files.path(f"{who}.key"), files.path("ca.pem"), True)
+    settings = TlsSettings(files.file(f"{who}.crt"), files.file(f"{who}.key"), files.ca, True)
     tls = port_tls(settings, "peer", tmp_path, [])
     node = Node(node_id, {}, limits=FAST)
     node.transport = type(node.transport)(
@@ -180,7 +161,8 @@ def tls_node(files: Files, tmp_path: Path, node_id: int, peers: dict[int, tuple[
     return node, tls
 
 
-async def test_members_talk_over_tls_and_a_foreign_certificate_is_refused(files: Files, tmp_path: Path) -> None:
+async def test_members_talk_over_tls_and_a_foreign_certificate_is_refused(files: Pki,
+                                                                         tmp_path: Path) -> None:
     async with trio.open_nursery() as nursery:
         node_b, tls_b = tls_node(files, tmp_path, 2, {})
         listeners = await listen([Url("https", "127.0.0.1", 0)], tls_b.server)

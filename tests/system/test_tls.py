@@ -168,7 +168,8 @@ def test_auto_tls_on_both_ports_makes_and_keeps_its_certificates(nodes: Nodes) -
     member.kill()
     member.restart()
     assert client_cert.read_bytes() == pem  # reused, as etcd reuses its fixtures
-    wait_for(lambda: member.get("/auto").status == 200, 10.0, "the restarted member serving", cluster.describe)
+    wait_for(lambda: member.get("/auto").status == 200, 10.0, "the restarted member serving",
+             cluster.describe)
     assert not cluster.error_lines(), cluster.error_lines()
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import h11
 import trio
 
-from ..net.sockio import stream_io
+from ..net.streams import stream_io
 from . import replies
 from .fasthead import FALLBACK, FastHead, parse_head
 from .message import Request

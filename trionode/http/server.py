@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable, NoReturn
 
 import trio
 
-from ..net.sockio import stream_io
+from ..net.streams import stream_io
 from ..net.tls import handshake, peer_address
 from ..net.tlsstream import TlsStream
 from ..telemetry.logger import Logger

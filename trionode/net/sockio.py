@@ -6,10 +6,6 @@ successful call, so that a busy connection cannot starve the others. On our hot 
 at once, and that pass was a large part of the cost of a request. These helpers try the
 system call on the descriptor first and wait through trio only when it would block;
 fairness is kept by yielding once every `YIELD_EVERY` reads that did not wait.
-
-`stream_io` picks the direct I/O of a stream: DirectSocket for a plain socket, the
-TlsStream itself (tlsstream.py, the same idea with OpenSSL on the descriptor), and trio's
-own calls for anything else (tests' in-memory streams).
 """
 
 from __future__ import annotations
@@ -18,9 +14,7 @@ import os
 
 import trio
 
-from .tlsstream import TlsStream
-
-__all__ = ["DirectSocket", "StreamIO", "YIELD_EVERY", "stream_io"]
+__all__ = ["DirectSocket", "YIELD_EVERY"]
 
 YIELD_EVERY = 16
 
@@ -64,27 +58,3 @@ class DirectSocket:
                 await trio.lowlevel.checkpoint()
             return data
 
-
-class StreamIO:
-    """DirectSocket's two calls on any trio stream (a TLS one): every call goes through trio."""
-
-    __slots__ = ("stream",)
-
-    def __init__(self, stream: trio.abc.Stream) -> None:
-        self.stream = stream
-
-    async def send_all(self, data: bytes, timeout: float) -> None:
-        with trio.fail_after(timeout):
-            await self.stream.send_all(data)
-
-    async def receive_some(self, max_bytes: int) -> bytes:
-        return await self.stream.receive_some(max_bytes)
-
-
-def stream_io(stream: trio.abc.Stream) -> DirectSocket | TlsStream | StreamIO:
-    """`send_all(data, timeout)` and `receive_some(n)` on `stream`, as directly as it allows."""
-    if isinstance(stream, trio.SocketStream):
-        return DirectSocket(stream)
-    if isinstance(stream, TlsStream):
-        return stream
-    return StreamIO(stream)

@@ -112,7 +112,8 @@ def _load_roots(context: ssl.SSLContext, ca_file: str, purpose: ssl.Purpose) -> 
     try:
         context.load_verify_locations(cafile=ca_file)
     except ssl.SSLError as exc:
-        raise TlsError(f"tls: no certificate could be read from CA file {ca_file}: {exc.reason or exc}") from None
+        reason = exc.reason or exc
+        raise TlsError(f"tls: no certificate could be read from CA file {ca_file}: {reason}") from None
 
 
 def peer_address(stream: trio.abc.Stream) -> str:

@@ -24,9 +24,10 @@ import ssl
 
 import trio
 
+from .sockio import YIELD_EVERY
+
 __all__ = ["TlsListener", "TlsStream"]
 
-YIELD_EVERY = 16  # as sockio.DirectSocket
 _WANT = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 

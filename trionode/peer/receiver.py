@@ -27,7 +27,7 @@ from typing import Any
 
 import trio
 
-from ..net.sockio import stream_io
+from ..net.streams import stream_io
 from ..net.tls import handshake, peer_address
 from ..net.tlsstream import TlsStream
 from ..raft.messages import Message

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 
 import trio
 
-from ..net.sockio import stream_io
+from ..net.streams import stream_io
 from ..net.tls import ssl_failure
 from ..net.tlsstream import TlsStream
 from ..raft.messages import Message, MsgType
