@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
 import ssl
 
+from .connection import go_errno_text
 from .errors import TlsConfigError
 from .x509 import key_algorithm, malformed_text, read_certificate
 
@@ -46,20 +46,15 @@ def pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
     return blocks
 
 
-def _go_errno_text(exc: OSError) -> str:
-    text = os.strerror(exc.errno) if exc.errno is not None else str(exc)
-    return text[:1].lower() + text[1:]
-
-
 def _read(path: str) -> bytes:
     """Go's ioutil.ReadFile, with its error texts ("open P: ...", "read P: ...")."""
     try:
         with open(path, "rb") as f:
             return f.read()
     except IsADirectoryError as exc:
-        raise TlsConfigError(f"read {path}: {_go_errno_text(exc)}") from None
+        raise TlsConfigError(f"read {path}: {go_errno_text(exc)}") from None
     except OSError as exc:
-        raise TlsConfigError(f"open {path}: {_go_errno_text(exc)}") from None
+        raise TlsConfigError(f"open {path}: {go_errno_text(exc)}") from None
 
 
 def _no_password() -> bytes:
@@ -110,7 +105,7 @@ def _key_pair(context: ssl.SSLContext, cert_file: str, key_file: str) -> None:
             raise TlsConfigError("tls: private key type does not match public key type") from None
         raise TlsConfigError("tls: private key does not match public key") from None
     except OSError as exc:                  # the file went away between the two reads
-        raise TlsConfigError(f"open {exc.filename or cert_file}: {_go_errno_text(exc)}") from None
+        raise TlsConfigError(f"open {exc.filename or cert_file}: {go_errno_text(exc)}") from None
 
 
 def tls_context(ca_file: str | None = None, cert_file: str | None = None,
