@@ -38,16 +38,16 @@ class Cell:
                 f"c={self.connections} r{self.round}")
 
 
-def put(node: Node, path: str, value: bytes) -> dict:
+def put(node: Node, path: str, value: bytes, context=None) -> dict:
     """One PUT through urllib (preparation only, never measured); the JSON reply."""
     body = urllib.parse.urlencode({"value": value}).encode()
     request = urllib.request.Request(node.url + path, data=body, method="PUT", headers={
         "Content-Type": "application/x-www-form-urlencoded"})
-    with urllib.request.urlopen(request, timeout=10) as reply:
+    with urllib.request.urlopen(request, timeout=10, context=context) as reply:
         return json.loads(reply.read())
 
 
-def _workload(cell: Cell, node: Node, procs: int, window: runner.Window):
+def _workload(cell: Cell, node: Node, procs: int, window: runner.Window, context=None):
     """(make(process) -> Workload, slots, drain) for the cell's workload."""
     host = f"127.0.0.1:{node.client_port}"
     name, conns = cell.workload, cell.connections
@@ -56,11 +56,11 @@ def _workload(cell: Cell, node: Node, procs: int, window: runner.Window):
                                       quorum=name == "read-quorum", seed=p + 1),
                 conns, 0.0)
     if name == "cas":
-        put(node, Cas.KEY, value_of("c-init"))
+        put(node, Cas.KEY, value_of("c-init"), context)
         return (lambda p: Cas(host)), conns, 0.0
     if name.startswith("watch-"):
         watchers = int(name.split("-")[1])
-        base = put(node, PREFIX + "/watch", value_of("x-init"))["node"]["modifiedIndex"]
+        base = put(node, PREFIX + "/watch", value_of("x-init"), context)["node"]["modifiedIndex"]
         acks = mp.get_context("fork").RawArray("d", MAX_EVENTS)
         last = mp.get_context("fork").RawArray("q", procs)
         stopped = mp.get_context("fork").RawArray("b", conns)
@@ -77,11 +77,13 @@ def measure(cell: Cell, cluster: Cluster, window: runner.Window, procs: int,
     if driver == "wrk":
         return _row(cell, wrk.run(cell.workload, node, cell.connections, window, cluster.pids()))
     if driver == "client":
-        factory = lambda p, mine: ClientJob(node.url, cell.workload, mine, seed=p + 1)  # noqa: E731
+        factory = lambda p, mine: ClientJob(node.url, cell.workload, mine, seed=p + 1,  # noqa: E731
+                                            tls=cluster.tls)
         got = runner.run(factory, cell.connections, procs, window, cluster.pids(), show)
         return _row(cell, got)
-    make, slots, drain = _workload(cell, node, procs, window)
-    factory = lambda p, mine: runner.EngineJob(make(p), mine, [node.address])  # noqa: E731
+    make, slots, drain = _workload(cell, node, procs, window, cluster.context)
+    factory = lambda p, mine: runner.EngineJob(  # noqa: E731
+        make(p), mine, [node.address], cluster.tls)
     got = runner.run(factory, slots, procs,
                      runner.Window(window.warmup, window.duration, drain), cluster.pids(), show)
     return _row(cell, got, window.duration)
@@ -106,6 +108,6 @@ def preload(cluster: Cluster, procs: int, show, total: int = KEYS,
     node = cluster.target("leader")
     host = f"127.0.0.1:{node.client_port}"
     factory = lambda p, mine: runner.EngineJob(  # noqa: E731
-        Load(host, total, connections, mine, prefix), mine, [node.address])
+        Load(host, total, connections, mine, prefix), mine, [node.address], cluster.tls)
     return runner.run(factory, connections, procs, runner.Window(0.0, 3600.0),
                       cluster.pids(), show)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -13,6 +14,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import tlsfiles  # scripts/tlsfiles.py: scripts/ is on the path
 
 from . import memory, plan, report
 from .cells import WORKLOADS
@@ -58,6 +61,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--driver", choices=("raw", "client", "wrk"), default="raw",
                    help="raw: the epoll engine (all workloads); client: trionode.client; "
                         "wrk: wrk (the last two: write, read, read-quorum, mixed only)")
+    p.add_argument("--tls", action="store_true",
+                   help="both servers on TLS with the same throwaway certificates: https "
+                        "client and peer URLs, a client certificate required on the peer "
+                        "port only (wrk cannot present one); the generators talk https")
     p.add_argument("--keys", type=int, default=None,
                    help="keys for the memory/restart phase (100000; 0 skips it)")
     p.add_argument("--json", type=Path, default=Path("bench.json"), metavar="PATH",
@@ -110,6 +117,7 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def _outputs(result: dict, servers: list[str], plot_dir: Path | None) -> None:
+    print(report.transport(result["meta"].get("tls", False)))
     print(report.table(result["summary"], servers))
     if result["memory"]:
         print()
@@ -148,17 +156,21 @@ def main(argv: list[str] | None = None) -> int:
     result = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "machine": _machine(),
                        "versions": {s: server_version(s) for s in servers},
                        "commit": _commit(), "argv": sys.argv[1:] if argv is None else argv,
+                       "tls": args.tls,
                        "options": {k: (str(v) if isinstance(v, Path) else v)
                                    for k, v in vars(args).items()}},
               "cells": [], "memory": []}
     signal.signal(signal.SIGTERM, _on_sigterm)
     status = 0
     with tempfile.TemporaryDirectory(prefix="trionode-bench-") as tmp:
+        if args.tls:        # a fresh CA per run, gone with the run's directory
+            opts = dataclasses.replace(opts, tls=tlsfiles.make(Path(tmp) / "tls"))
+        progress.line(report.transport(args.tls))
         try:
             plan.run(opts, Path(tmp), progress, result["cells"])
             if args.keys and args.driver == "raw":
                 result["memory"] = memory.measure(args.nodes, servers, args.keys, args.rounds,
-                                                  Path(tmp), args.procs or 1, progress)
+                                                  Path(tmp), args.procs or 1, progress, opts.tls)
         except KeyboardInterrupt:
             progress.line("interrupted: servers stopped; writing what was measured")
             status = 130

@@ -2,7 +2,8 @@
 
 One trio task per connection, all on one Client whose pool keeps one idle connection per
 task. Only the key workloads (write, read, read-quorum, mixed) run here; docs/bench.md
-compares what this driver reaches with the epoll engine and with wrk.
+compares what this driver reaches with the epoll engine and with wrk. With `tls` (bench
+--tls) the client talks https, trusting the run's CA.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import trio
 
 from trionode.client import Client, ClientError, EtcdError
 
+from .servers import client_context
 from .workloads import KEYS, VALUE_SIZE, WRITE_SHARE, Recorder
 
 __all__ = ["ClientJob"]
@@ -23,11 +25,12 @@ REPORT_EVERY = 0.2
 
 
 class ClientJob:
-    def __init__(self, url: str, workload: str, slots: list[int], seed: int) -> None:
+    def __init__(self, url: str, workload: str, slots: list[int], seed: int,
+                 tls=None) -> None:
         if workload not in WRITE_SHARE:
             raise ValueError(f"the client driver runs {', '.join(WRITE_SHARE)}, "
                              f"not {workload}")
-        self.url, self.slots = url, slots
+        self.url, self.slots, self.tls = url, slots, tls
         self.write_share = WRITE_SHARE[workload]
         self.quorum = workload == "read-quorum"
         self.rng = random.Random(seed)
@@ -54,7 +57,8 @@ class ClientJob:
         return self.rec.result()
 
     async def _main(self, until: float, report: Callable[[], None]) -> None:
-        async with Client([self.url], timeout=10.0, max_idle=len(self.slots)) as client:
+        async with Client([self.url], timeout=10.0, max_idle=len(self.slots),
+                          ssl_context=client_context(self.tls)) as client:
             async with trio.open_nursery() as nursery:
                 for slot in self.slots:
                     nursery.start_soon(self._loop, client, slot, until)

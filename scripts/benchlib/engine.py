@@ -12,12 +12,20 @@ A Workload owns what is sent and what is recorded; the loop only moves bytes:
   complete()               -> True when the workload has nothing left to do
   on_error(slot, error)    -> the slot's connection failed; it is dialled again and started
 Each slot is one connection to `targets[slot % len(targets)]`.
+
+TLS (bench --tls): given an ssl context, each connection does its handshake while it is
+dialled (blocking, before the clock starts; again on a reconnection) and then moves bytes
+through the SSLSocket on the same epoll. A read that finds only part of a TLS record (or
+only a session ticket) raises SSLWantReadError, which counts as "nothing yet"; a reply is
+never left in OpenSSL's buffer unseen, since one recv takes a whole record (16 KiB at most)
+and anything decrypted beyond it is drained at once.
 """
 
 from __future__ import annotations
 
 import select
 import socket
+import ssl
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -47,25 +55,35 @@ class Workload(Protocol):
 
 
 class _Conn:
-    __slots__ = ("slot", "address", "sock", "parser", "sent", "busy")
+    __slots__ = ("slot", "address", "context", "sock", "parser", "sent", "busy")
 
-    def __init__(self, slot: int, address: tuple[str, int]) -> None:
-        self.slot, self.address = slot, address
-        self.sock = _connect(address)
+    def __init__(self, slot: int, address: tuple[str, int],
+                 context: ssl.SSLContext | None = None) -> None:
+        self.slot, self.address, self.context = slot, address, context
+        self.sock = _connect(address, context)
         self.parser = ReplyParser()
         self.sent = 0.0
         self.busy = False
 
 
-def _connect(address: tuple[str, int]) -> socket.socket:
+def _connect(address: tuple[str, int], context: ssl.SSLContext | None) -> socket.socket:
     sock = socket.create_connection(address, timeout=5)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if context is not None:         # the handshake, blocking (bounded by the 5 s timeout)
+        try:
+            sock = context.wrap_socket(sock, server_hostname=address[0])
+        except BaseException:
+            sock.close()
+            raise
     sock.setblocking(False)
     return sock
 
 
 def _send(conn: _Conn, request: bytes) -> None:
-    sent = conn.sock.send(request)
+    try:
+        sent = conn.sock.send(request)
+    except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+        sent = 0                    # TLS: nothing written; the blocking path sends it all
     if sent < len(request):         # rare (a full socket buffer): finish it blocking
         conn.sock.setblocking(True)
         try:
@@ -101,7 +119,7 @@ class _Loop:
         if self.reconnects > MAX_RECONNECTS:
             raise EngineError(f"more than {MAX_RECONNECTS} connections failed ({error})")
         try:
-            fresh = _Conn(conn.slot, conn.address)
+            fresh = _Conn(conn.slot, conn.address, conn.context)
         except OSError as exc:
             raise EngineError(f"cannot reconnect to {conn.address}: {exc}") from None
         self._watch(fresh)
@@ -112,10 +130,13 @@ class _Loop:
     def _readable(self, conn: _Conn) -> None:
         try:
             data = conn.sock.recv(RECV_SIZE)
-        except BlockingIOError:
+            if conn.context is not None:
+                while pending := conn.sock.pending():
+                    data += conn.sock.recv(pending)
+        except (BlockingIOError, ssl.SSLWantReadError):
             return
         except OSError as exc:
-            self._replace(conn, f"recv: {exc.strerror}")
+            self._replace(conn, f"recv: {exc.strerror or exc}")
             return
         if not data:
             self._replace(conn, "closed by the server")
@@ -159,9 +180,10 @@ class _Loop:
         self.epoll.close()
 
 
-def connect(slots: Sequence[int], targets: Sequence[tuple[str, int]]) -> list[_Conn]:
-    """Dial every slot's connection (before the clock starts)."""
-    return [_Conn(slot, targets[slot % len(targets)]) for slot in slots]
+def connect(slots: Sequence[int], targets: Sequence[tuple[str, int]],
+            context: ssl.SSLContext | None = None) -> list[_Conn]:
+    """Dial every slot's connection (before the clock starts); over TLS with `context`."""
+    return [_Conn(slot, targets[slot % len(targets)], context) for slot in slots]
 
 
 def drive(workload: Workload, conns: list[_Conn], until: float, progress) -> int:

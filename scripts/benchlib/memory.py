@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import cells
 from .progress import Progress
-from .servers import Cluster, http_get
+from .servers import Cluster
 
 __all__ = ["LOAD_PREFIX", "count_cells", "measure"]
 
@@ -26,9 +26,9 @@ def count_cells(sizes: list[int], servers: list[str], rounds: int) -> int:
 
 
 def _load(server: str, size: int, keys: int, workdir: Path, procs: int,
-          progress: Progress) -> tuple[dict, Cluster]:
+          progress: Progress, tls) -> tuple[dict, Cluster]:
     progress.cell(f"{server} {size}n: writing {keys:,} keys")
-    cluster = Cluster(server, size, workdir / f"mem-{server}-{size}n").start()
+    cluster = Cluster(server, size, workdir / f"mem-{server}-{size}n", tls).start()
     try:
         rss_before = [round(n.rss_mb(), 1) for n in cluster.nodes]
         got = cells.preload(cluster, procs, progress.show, total=keys, prefix=LOAD_PREFIX,
@@ -53,17 +53,18 @@ def _restart(cluster: Cluster, keys: int) -> float:
     started = cluster.spawn()
     try:
         path = f"{LOAD_PREFIX}{keys - 1}?quorum=true"
-        when = cluster.wait(lambda node: http_get(node.url + path)[0] == 200)
+        when = cluster.wait(lambda node: cluster.get(node, path)[0] == 200)
     finally:
         cluster.stop()
     return round(max(when.values()) - started, 3)
 
 
 def measure(sizes: list[int], servers: list[str], keys: int, rounds: int, workdir: Path,
-            procs: int, progress: Progress) -> list[dict]:
+            procs: int, progress: Progress, tls=None) -> list[dict]:
+    """`tls`: the run's certificates (bench --tls), or None."""
     rows = []
     for size in sizes:
-        loaded = [_load(server, size, keys, workdir, procs, progress) for server in servers]
+        loaded = [_load(server, size, keys, workdir, procs, progress, tls) for server in servers]
         for row, _ in loaded:
             progress.line(f"  {row['server']} {size}n: {keys:,} keys at "
                           f"{row['load_throughput']:,.0f}/s, RSS {row['rss_mb']} MiB, "

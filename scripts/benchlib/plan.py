@@ -38,6 +38,7 @@ class Options:
     rounds: int
     procs: int                  # generator processes; 0 = by connection count
     driver: str
+    tls: object = None          # tlsfiles.TlsFiles with --tls: https on both ports
 
 
 def _combos(opts: Options, size: int) -> list[tuple[str, str, int]]:
@@ -103,7 +104,8 @@ def run(opts: Options, workdir: Path, progress: Progress, rows: list[dict]) -> N
         try:
             for server in opts.servers:
                 progress.cell(f"{server} {size}n: start, write {cells.KEYS:,} keys")
-                clusters[server] = Cluster(server, size, workdir / f"{server}-{size}n").start()
+                clusters[server] = Cluster(server, size, workdir / f"{server}-{size}n",
+                                           opts.tls).start()
                 cells.preload(clusters[server], 1, progress.show)
             for target, workload, conns in _combos(opts, size):
                 done = []

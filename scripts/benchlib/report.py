@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-__all__ = ["memory_table", "summarize", "table"]
+__all__ = ["memory_table", "summarize", "table", "transport"]
 
 GROUP = ("nodes", "target", "workload", "connections")
 
@@ -56,6 +56,15 @@ def summarize(rows: list[dict], servers: list[str]) -> list[dict]:
                               "p99": _ratio(t["p99"], e["p99"])}
         summary.append(entry)
     return summary
+
+
+def transport(tls: bool) -> str:
+    """One line saying how the servers were reached (printed above the table)."""
+    if not tls:
+        return "transport: plain http on both ports"
+    return ("transport: TLS on both ports of both servers (https client and peer URLs, the "
+            "same certificates); client certificates required on the peer port only, as wrk "
+            "cannot present one")
 
 
 def _num(value: float | None, digits: int = 0) -> str:

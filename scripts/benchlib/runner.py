@@ -22,7 +22,7 @@ from typing import Protocol
 
 from . import engine
 from .hist import Histogram
-from .servers import CLOCK_TICKS, cpu_seconds
+from .servers import CLOCK_TICKS, client_context, cpu_seconds
 
 __all__ = ["EngineJob", "Job", "Measured", "RunError", "Window", "run"]
 
@@ -43,11 +43,12 @@ class Job(Protocol):
 
 
 class EngineJob:
-    """A Workload on the epoll engine (the default driver)."""
+    """A Workload on the epoll engine (the default driver). `tls`: the run's certificates
+    (bench --tls); the ssl context is made in the generator process itself."""
 
     def __init__(self, workload: engine.Workload, slots: list[int],
-                 targets: Sequence[tuple[str, int]]) -> None:
-        self.workload, self.slots, self.targets = workload, slots, targets
+                 targets: Sequence[tuple[str, int]], tls=None) -> None:
+        self.workload, self.slots, self.targets, self.tls = workload, slots, targets, tls
         self.conns: list = []
 
     @property
@@ -55,7 +56,7 @@ class EngineJob:
         return self.workload.done
 
     def connect(self) -> None:
-        self.conns = engine.connect(self.slots, self.targets)
+        self.conns = engine.connect(self.slots, self.targets, client_context(self.tls))
 
     def window(self, t_from: float, t_to: float) -> None:
         self.workload.window(t_from, t_to)

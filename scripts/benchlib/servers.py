@@ -3,6 +3,11 @@
 Only processes started here are ever signalled, by PID: stop() sends SIGTERM, waits, then
 SIGKILL. Nodes run in their own session, so a Ctrl-C on the terminal reaches the bench,
 which stops them in order, and not the nodes directly.
+
+With `tls` (bench --tls) both ports are https with the same certificates for both servers:
+the peer port requires a certificate of the run's CA, the client port requires none (wrk
+cannot present one, so no generator does, and no --trusted-ca-file is given either: in etcd
+3.4 a CA file alone already requires client certificates).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -18,9 +24,13 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["SERVERS", "CLOCK_TICKS", "Cluster", "ClusterError", "Node", "cpu_seconds",
-           "server_version"]
+if TYPE_CHECKING:
+    from tlsfiles import TlsFiles
+
+__all__ = ["SERVERS", "CLOCK_TICKS", "Cluster", "ClusterError", "Node", "client_context",
+           "cpu_seconds", "server_version"]
 
 SERVERS = ("trionode", "etcd")
 START_TIMEOUT = 60.0
@@ -57,10 +67,16 @@ def server_version(server: str) -> str:
     return out.splitlines()[0].strip() if out.strip() else "unknown"
 
 
-def http_get(url: str) -> tuple[int, bytes]:
+def client_context(tls: TlsFiles | None) -> ssl.SSLContext | None:
+    """What a client of the bench's servers talks TLS with: trust the run's CA, check the
+    host; no client certificate (the client ports ask for none). None: plain http."""
+    return tls.client_context(client_cert=False) if tls is not None else None
+
+
+def http_get(url: str, context: ssl.SSLContext | None = None) -> tuple[int, bytes]:
     """(status, body); (0, b"") when nothing answered."""
     try:
-        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT) as reply:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT, context=context) as reply:
             return reply.status, reply.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -75,10 +91,11 @@ class Node:
     peer_port: int
     data_dir: Path
     proc: subprocess.Popen | None = None
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{self.scheme}://127.0.0.1:{self.client_port}"
 
     @property
     def address(self) -> tuple[str, int]:
@@ -108,22 +125,31 @@ class Cluster:
     server: str
     size: int
     workdir: Path
+    tls: TlsFiles | None = None
     nodes: list[Node] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         tag = f"{self.server}-{self.size}n"
         self.token = f"bench-{tag}-{os.getpid()}"
+        self.scheme = "https" if self.tls is not None else "http"
+        self.context = client_context(self.tls)
         for i in range(self.size):
             name = f"{tag}-{i}"
-            self.nodes.append(Node(name, free_port(), free_port(), self.workdir / name))
+            self.nodes.append(Node(name, free_port(), free_port(), self.workdir / name,
+                                   scheme=self.scheme))
+
+    def get(self, node: Node, path: str) -> tuple[int, bytes]:
+        return http_get(node.url + path, self.context)
 
     def _argv(self, node: Node) -> list[str]:
-        peers = ",".join(f"{n.name}=http://127.0.0.1:{n.peer_port}" for n in self.nodes)
-        peer = f"http://127.0.0.1:{node.peer_port}"
+        peers = ",".join(f"{n.name}={self.scheme}://127.0.0.1:{n.peer_port}" for n in self.nodes)
+        peer = f"{self.scheme}://127.0.0.1:{node.peer_port}"
         flags = ["--name", node.name, "--data-dir", str(node.data_dir),
                  "--listen-client-urls", node.url, "--advertise-client-urls", node.url,
                  "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                  "--initial-cluster", peers, "--initial-cluster-token", self.token]
+        if self.tls is not None:
+            flags += self.tls.server_flags(client_cert_auth=False)
         if self.server == "etcd":
             return ["etcd", "--enable-v2", *flags]
         return [sys.executable, "-m", "trionode", *flags]
@@ -144,7 +170,7 @@ class Cluster:
     def start(self) -> Cluster:
         """Spawn and wait until every node serves a quorum read (so a leader is known)."""
         self.spawn()
-        self.wait(lambda node: http_get(node.url + "/v2/keys/?quorum=true")[0] == 200)
+        self.wait(lambda node: self.get(node, "/v2/keys/?quorum=true")[0] == 200)
         return self
 
     def wait(self, ready, timeout: float = START_TIMEOUT) -> dict[str, float]:
@@ -166,7 +192,7 @@ class Cluster:
 
     def leader(self) -> Node | None:
         for node in self.nodes:
-            status, body = http_get(node.url + "/v2/stats/self")
+            status, body = self.get(node, "/v2/stats/self")
             if status == 200 and json.loads(body).get("state") == "StateLeader":
                 return node
         return None

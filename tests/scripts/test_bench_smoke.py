@@ -1,6 +1,8 @@
 """scripts/bench never rots: a second or so of every workload against a 1-node trionode
-(and, when etcd is installed, a cell against both), with the JSON checked for sane numbers.
-The pure pieces of the generator (reply parser, histogram) are checked directly.
+(and, when etcd is installed, a cell against both), with the JSON checked for sane numbers;
+with --tls, 3-node clusters of both servers (so the peer ports talk TLS too), and a 1-node
+trionode driven over https by the epoll engine, wrk and trionode.client. The pure pieces of
+the generator (reply parser, histogram) are checked directly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def run_bench(tmp_path: Path, *args: str, timeout: float = 60) -> dict:
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "p99" in proc.stdout                     # the table was printed
+    transport = "transport: TLS on both ports" if "--tls" in args else "transport: plain http"
+    assert transport in proc.stdout                 # the report says how servers were reached
     return json.loads(out.read_text())
 
 
@@ -76,6 +80,37 @@ def test_alternating_rounds_with_etcd(tmp_path: Path) -> None:
         check_row(row)
     for entry in result["summary"]:
         assert entry["ratio"]["throughput"] > 0
+
+
+@pytest.mark.system
+@pytest.mark.requires_tool("etcd", "bench --tls runs trionode and etcd 3.4 on TLS")
+def test_tls_both_servers_three_nodes(tmp_path: Path) -> None:
+    result = run_bench(tmp_path, "--tls", "--nodes", "3", "--targets", "leader",
+                       "--workloads", "write,read", "--connections", "4",
+                       "--keys", "0")
+    assert result["meta"]["tls"] is True
+    assert [r["server"] for r in result["cells"]] == ["trionode", "etcd"] * 2
+    for row in result["cells"]:
+        check_row(row)
+
+
+@pytest.mark.system
+@pytest.mark.requires_tool("wrk", "bench --driver wrk --tls drives https with wrk")
+def test_tls_every_driver(tmp_path: Path) -> None:
+    """The epoll engine (with a watch and the memory phase's load and restarts), wrk and
+    trionode.client, each against a 1-node trionode on TLS."""
+    result = run_bench(tmp_path, "--tls", "--servers", "trionode", "--nodes", "1",
+                       "--workloads", "read,watch-100", "--connections", "4", "--keys", "300")
+    for row in result["cells"]:
+        check_row(row)
+    [memory] = result["memory"]
+    assert memory["keys"] == 300 and memory["load_errors"] == 0 and memory["restart_s"][0] > 0
+    for driver in ("wrk", "client"):
+        result = run_bench(tmp_path, "--tls", "--driver", driver, "--servers", "trionode",
+                           "--nodes", "1", "--workloads", "read,write", "--connections", "4")
+        assert [r["workload"] for r in result["cells"]] == ["read", "write"], driver
+        for row in result["cells"]:
+            assert "failed" not in row and row["errors"] == 0 and row["ops"] > 0, row
 
 
 def test_reply_parser_content_length_and_chunked() -> None:
