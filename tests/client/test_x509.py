@@ -96,7 +96,7 @@ def test_host_name_texts(names, host, text):
 
 
 def test_validity_texts():
-    cert = read_certificate(hand_made("x", []))
+    cert = read_certificate(hand_made("x", None))
     assert validity_error(cert, datetime.datetime(2050, 1, 1, tzinfo=UTC)) is None
     assert validity_error(cert, datetime.datetime(2000, 1, 1, 0, 0, 1, tzinfo=UTC)) == (
         "x509: certificate has expired or is not yet valid: current time 2000-01-01T00:00:01Z "
