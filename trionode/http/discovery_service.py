@@ -2,7 +2,8 @@
 
 * `GET|PUT|POST /new[?size=N]` issues a token: it creates `/_etcd/registry/<token>/_config/size`
   = N (default 3) through Raft and answers `http://<Host>/<token>` (https:// when asked on
-  an https listener) as text/plain, the way discovery.etcd.io did (no JSON, no trailing newline: `curl .../new` printed the bare URL).
+  an https listener) as text/plain, the way discovery.etcd.io did (no JSON, no trailing
+  newline: `curl .../new` printed the bare URL).
 * `/<token>[/...]` is the keys API on `/_etcd/registry/<token>[/...]`, any method and query,
   so that visiting the discovery URL shows the registry directory (the 0.4 tutorial's
   {"action":"get","node":{"key":"/_etcd/registry/<token>",...}}), and members, ours or etcd

@@ -92,7 +92,7 @@ class RequestReader:
             self._buf, self._pos = grown, 0
 
     async def receive(self) -> bytes | bytearray:
-        """The next bytes from the client; b"" at EOF (direct reads on sockets: net/sockio.py)."""
+        """The next bytes from the client; b"" at EOF (direct reads: net/streams.py)."""
         try:
             return await self._direct.receive_some(self._limits.read_size)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:

@@ -125,7 +125,7 @@ async def serve_http(
 ) -> None:
     """Serve HTTP on `listeners` until cancelled; `task_status.started(listeners)` once listening.
 
-    trio's SocketStream already sets TCP_NODELAY on every accepted connection. An
+    trio's SocketStream already sets TCP_NODELAY on every accepted connection. A
     TlsListener's connections (https URLs) are served once their handshake completes.
     """
     connections = HttpConnections(app, limits, log)
@@ -237,7 +237,7 @@ class _Connection:
 
     async def _send_all(self, data: bytes) -> None:
         """Send under the connection's current deadline (the caller set it); a reply that
-        fits the socket buffer is written straight to it (net/sockio.py)."""
+        fits the socket buffer is written straight to it (net/streams.py)."""
         try:
             await self.direct.send_all(data, math.inf)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
