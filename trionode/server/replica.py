@@ -210,7 +210,14 @@ class Replica:
             self._send(early)
         if ready.snapshot is None:
             self._apply_committed(ready)
-        if persist:
+        if persist and not ready.must_sync and ready.snapshot is None:
+            # Only a new commit index to record: one small write() with no fsync, cheaper here
+            # than a worker thread's round trip. The checkpoint still lets the requests this
+            # turn answered go out before the next turn (without it, a busy Ready loop starves
+            # the connections: p99 at 64 writers went from 16 ms to 28 ms).
+            self._persist(ready)
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        elif persist:
             # Not cancellable once started: a shutdown waits for the fsync in flight.
             await trio.to_thread.run_sync(self._persist, ready)
         if late:

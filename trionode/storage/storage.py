@@ -1,6 +1,7 @@
 """Storage: the node's durable Raft state, a WAL plus snapshots (blocking; never trio).
 
-The node calls every method from one worker thread at a time (trio.to_thread.run_sync).
+The node calls its methods one at a time: from a worker thread (trio.to_thread.run_sync),
+or, for an append that needs no fsync, from the trio thread itself (server/replica.py).
 
 Recovery = the newest valid snapshot, then the log entries after its index (wal.py). When
 the newest snapshot file fails its checks, an older valid one is used only if the log
