@@ -62,8 +62,9 @@ class Inbox:
 
     # --- the node
 
-    def tick(self) -> None:
-        self._batch.ticks += 1
+    def tick(self, count: int = 1) -> None:
+        """`count` ticks of the core's logical clock (more than one: etcd's advanceTicks)."""
+        self._batch.ticks += count
         self._work.set()
 
     def campaign(self) -> None:
