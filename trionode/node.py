@@ -58,6 +58,9 @@ __all__ = ["serve", "HttpView"]
 SYNC_INTERVAL = 0.5
 #: How long a request waits for its entry to be applied before error 300.
 REQUEST_TIMEOUT = 5.0
+#: The longest pause between two tries to publish this member (it tries again at once
+#: when the leader changes).
+PUBLISH_RETRY = 0.5
 _STATE_NAMES = {Role.LEADER: api.LEADER, Role.FOLLOWER: api.FOLLOWER,
                 Role.CANDIDATE: api.CANDIDATE, Role.PRE_CANDIDATE: api.PRE_CANDIDATE}
 
@@ -261,7 +264,11 @@ async def _publish(replica: Replica, me: Identity, reconfig: Reconfig, log: Logg
             log.info("published", client_urls=",".join(me.client_urls))
             return
         except V2Error:
-            await trio.sleep(0.5)  # no leader yet, or it timed out: try again
+            # No leader yet, or it timed out: try again once a leader is known (a fresh
+            # cluster's first election), or after a pause.
+            changed = replica.role_changed
+            with trio.move_on_after(PUBLISH_RETRY):
+                await changed.wait()
 
 
 async def _expiry_ticker(replica: Replica, clock: Callable[[], int]) -> None:
