@@ -17,7 +17,7 @@ from pathlib import Path
 
 import tlsfiles  # scripts/tlsfiles.py: scripts/ is on the path
 
-from . import memory, plan, report
+from . import memory, plan, report, startup
 from .cells import WORKLOADS
 from .progress import Progress
 from .runner import Window
@@ -67,6 +67,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         "port only (wrk cannot present one); the generators talk https")
     p.add_argument("--keys", type=int, default=None,
                    help="keys for the memory/restart phase (100000; 0 skips it)")
+    p.add_argument("--startup-rounds", type=int, default=None, metavar="N",
+                   help="rounds of the startup phase, fresh cluster to first acknowledged write "
+                        "(default: --rounds; 0 skips it)")
     p.add_argument("--json", type=Path, default=Path("bench.json"), metavar="PATH",
                    help="where the results go (default ./bench.json)")
     p.add_argument("--plot", type=Path, metavar="DIR", help="write PNG plots there (matplotlib)")
@@ -119,6 +122,9 @@ def _on_sigterm(signum, frame) -> None:
 def _outputs(result: dict, servers: list[str], plot_dir: Path | None) -> None:
     print(report.transport(result["meta"].get("tls", False)))
     print(report.table(result["summary"], servers))
+    if result.get("startup"):
+        print()
+        print(report.startup_table(result["startup"]))
     if result["memory"]:
         print()
         print(report.memory_table(result["memory"]))
@@ -152,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     total = plan.count_cells(opts)
     if args.keys and args.driver == "raw":
         total += memory.count_cells(args.nodes, servers, args.rounds)
+    startup_rounds = args.rounds if args.startup_rounds is None else args.startup_rounds
+    total += startup.count_cells(args.nodes, servers, startup_rounds)
     progress = Progress(total)
     result = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "machine": _machine(),
                        "versions": {s: server_version(s) for s in servers},
@@ -159,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                        "tls": args.tls,
                        "options": {k: (str(v) if isinstance(v, Path) else v)
                                    for k, v in vars(args).items()}},
-              "cells": [], "memory": []}
+              "cells": [], "startup": [], "memory": []}
     signal.signal(signal.SIGTERM, _on_sigterm)
     status = 0
     with tempfile.TemporaryDirectory(prefix="trionode-bench-") as tmp:
@@ -168,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         progress.line(report.transport(args.tls))
         try:
             plan.run(opts, Path(tmp), progress, result["cells"])
+            if startup_rounds:
+                result["startup"] = startup.measure(args.nodes, servers, startup_rounds, Path(tmp),
+                                                    progress, opts.tls)
             if args.keys and args.driver == "raw":
                 result["memory"] = memory.measure(args.nodes, servers, args.keys, args.rounds,
                                                   Path(tmp), args.procs or 1, progress, opts.tls)

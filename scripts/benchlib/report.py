@@ -113,6 +113,16 @@ def table(summary: list[dict], servers: list[str]) -> str:
     return "\n".join(lines)
 
 
+def startup_table(rows: list[dict]) -> str:
+    """Fresh cluster, spawn to the first acknowledged write: median and every round."""
+    lines = [f"{'server':9} {'nodes':>5}   fresh start to first acknowledged write, s: median (each round)"]
+    for row in rows:
+        runs = row["first_write_s"]
+        lines.append(f"{row['server']:9} {row['nodes']:>5} {_num(_median(runs), 2):>8} "
+                     f"({' '.join(_num(v, 2) for v in runs)})")
+    return "\n".join(lines)
+
+
 def memory_table(rows: list[dict]) -> str:
     lines = [f"{'server':9} {'nodes':>5} {'keys':>7} {'load/s':>8} {'RSS MiB per node':>24} "
              f"{'data dir MiB per node (apparent)':>34} {'restart s (median, all)':>26}"]

@@ -63,6 +63,9 @@ def test_every_workload_against_trionode(tmp_path: Path) -> None:
     assert memory["rss_mb"][0] > memory["rss_before_mb"][0] > 5
     assert memory["data_dir_mb"][0] > 0
     assert 0 < memory["restart_s"][0] < 30
+    [startup] = result["startup"]  # --quick: one round of the startup phase
+    assert startup["server"] == "trionode" and startup["nodes"] == 1
+    assert 0 < startup["first_write_s"][0] < 30
     assert result["meta"]["machine"]["nproc"] >= 1
     assert {s["workload"] for s in result["summary"]} == set(WORKLOADS)
     replot = subprocess.run([sys.executable, str(BENCH), "--replot", str(tmp_path / "bench.json")],
@@ -90,6 +93,8 @@ def test_tls_both_servers_three_nodes(tmp_path: Path) -> None:
                        "--keys", "0")
     assert result["meta"]["tls"] is True
     assert [r["server"] for r in result["cells"]] == ["trionode", "etcd"] * 2
+    assert [(s["server"], s["nodes"]) for s in result["startup"]] == [("trionode", 3), ("etcd", 3)]
+    assert all(0 < s["first_write_s"][0] < 30 for s in result["startup"])  # over https
     for row in result["cells"]:
         check_row(row)
 
