@@ -371,3 +371,72 @@ async def test_loopback_server_survives_bad_clients(nursery: trio.Nursery) -> No
     async with await trio.open_tcp_stream("127.0.0.1", port) as rude:  # hangs up without reading
         await rude.send_all(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
     assert await call(get("/still", CLOSE)) == reply(b"GET /still  0\n", close=True)
+
+
+class ReadyWatch(Watch):
+    """A one-shot Watch that says when its next step is there, as keys.py's watch does:
+    after its one chunk the body is over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = False
+
+    @property
+    def ready(self) -> bool:
+        return self.done or self.receive.statistics().current_buffer_used > 0
+
+    async def __anext__(self) -> bytes:
+        if self.done:
+            raise StopAsyncIteration
+        self.done = True
+        return await super().__anext__()
+
+
+class CountingStream(trio.abc.Stream):
+    """The server's side of a memory stream pair, counting its writes."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner, self.writes = inner, 0
+
+    async def send_all(self, data: bytes) -> None:
+        self.writes += 1
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_stream_whose_body_is_ready_goes_out_in_one_write() -> None:
+    """A long poll whose event is already in the history: head, event and end in one send."""
+    watch = ReadyWatch()
+    await watch.send.send(b'{"a":1}\n')
+    client, server = trio.testing.memory_stream_pair()
+    counting = CountingStream(server)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve_connection, counting, watch.app, LIMITS, Log())
+        await client.send_all(get("/watch", CLOSE))
+        got = undated(await read_all(client))
+        await client.aclose()
+    assert got.endswith(b'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n8\r\n{"a":1}\n\r\n0\r\n\r\n')
+    assert counting.writes == 1 and watch.closed
+
+
+async def test_a_stream_that_waits_sends_its_head_at_once_then_chunk_and_end_together() -> None:
+    watch = ReadyWatch()
+    client, server = trio.testing.memory_stream_pair()
+    counting = CountingStream(server)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve_connection, counting, watch.app, LIMITS, Log())
+        await client.send_all(get("/watch", CLOSE))
+        head = await client.receive_some(65536)  # the head, before any event (clients wait on it)
+        assert head.endswith(b"\r\n\r\n") and counting.writes == 1
+        await watch.send.send(b'{"a":1}\n')
+        rest = await read_all(client)
+        await client.aclose()
+    assert rest == b'8\r\n{"a":1}\n\r\n0\r\n\r\n' and counting.writes == 2

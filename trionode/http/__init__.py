@@ -5,10 +5,11 @@ Protocol), v2 and gocompat; what it needs of the node is the NodeApi Protocol it
 (api.py), never server or node themselves."""
 
 from .keys_params import KeysRequest, parse_keys_request
+from .limits import HttpLimits
 from .message import HttpResponse, Request
 from .params import parse_form
 from .paths import clean_path, redirect_for
-from .server import HttpLimits, serve_http
+from .server import serve_http
 
 __all__ = [
     "HttpLimits",

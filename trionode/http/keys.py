@@ -123,6 +123,12 @@ class _WatchStream:
     def __aiter__(self) -> _WatchStream:
         return self
 
+    @property
+    def ready(self) -> bool:
+        """Whether __anext__ would return (or end the body) without waiting."""
+        watcher = self._watcher
+        return self._done or bool(watcher.events) or watcher.closed
+
     async def __anext__(self) -> bytes:
         watcher = self._watcher
         if self._done:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable, NoReturn
 
@@ -29,6 +28,7 @@ from ..net.tlsstream import TlsStream
 from ..telemetry.logger import Logger
 from . import replies
 from .date import DateCache
+from .limits import HttpLimits
 from .message import HttpResponse, Request
 from .reader import PeerGone, Reject, RequestReader
 from .timeouts import Sweeper
@@ -36,25 +36,6 @@ from .timeouts import Sweeper
 __all__ = ["HttpConnections", "HttpLimits", "serve_http", "serve_connection"]
 
 App = Callable[[Request], Awaitable[HttpResponse]]
-
-
-@dataclass(frozen=True, slots=True)
-class HttpLimits:
-    """Limits of the client port; every buffer and wait is bounded (STYLE §7).
-
-    max_header_bytes: Go's MaxHeaderBytes default (1 MiB) plus the 4096 bytes of slack Go
-      allows (checked against etcd 3.4); larger -> 431. max_body_bytes: a 1.5 MiB value
-      (etcd's request limit) can triple when percent-encoded in a form, so 5 MiB; -> 413.
-    """
-
-    max_header_bytes: int = (1 << 20) + 4096
-    max_body_bytes: int = 5 << 20
-    idle_timeout: float = 300.0
-    request_timeout: float = 30.0
-    write_timeout: float = 30.0
-    linger_timeout: float = 1.0  # how long a closing connection drains the client's bytes
-    max_pending_bytes: int = 1 << 20  # pipelined bytes kept while a stream is running
-    read_size: int = 1 << 16
 
 
 # v2-spec §1.3.5: etcd 3.4's default --cors '*'. Go sorts header names; these sort first.
@@ -322,25 +303,44 @@ class _Connection:
     # --- streaming (a watch): chunks as they come, and a watch on the socket meanwhile
 
     async def _respond_stream(self, response: HttpResponse, head_only: bool) -> None:
+        """The head at once (clients may wait on it), with whatever the stream has ready in
+        the same write: a long poll whose event is already in the history, head, event and
+        end of body, is one write and no wait."""
         stream = response.stream
         try:
             chunked = self.version == "HTTP/1.1"
             if not chunked:
                 self.keep_alive = False  # HTTP/1.0: the end of the body is the end of the connection
+            head = self._head(response, "Transfer-Encoding: chunked\r\n" if chunked else "")
+            body, ended = (b"", False) if head_only else await self._take(stream, chunked, wait=False)
             self._deadline(_WRITE, self.limits.write_timeout)
-            await self._send_all(self._head(response, "Transfer-Encoding: chunked\r\n" if chunked else ""))
-            if head_only:
-                return
-            if not await self._pump(stream, chunked):
+            await self._send_all(head + body)
+            if not (head_only or ended or await self._pump(stream, chunked)):
                 raise _Closed
-            if chunked:
-                self._deadline(_WRITE, self.limits.write_timeout)
-                await self._send_all(b"0\r\n\r\n")
         finally:
             await self._close_iterator(stream)
 
+    async def _take(self, stream: Any, chunked: bool, *, wait: bool) -> tuple[bytes, bool]:
+        """The chunks the stream has now, framed, waiting for the first one if `wait`; and
+        whether the body ended (then with its last chunk). A stream that says when its next
+        chunk is `ready` (keys.py's watch) gets its chunks gathered into one write."""
+        out = []
+        try:
+            while wait or getattr(stream, "ready", False):
+                chunk = await stream.__anext__()
+                wait = False
+                if chunk:
+                    out.append(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+        except StopAsyncIteration:
+            return b"".join(out) + (b"0\r\n\r\n" if chunked else b""), True
+        except Exception:
+            self.log.exception("http.stream_error")
+            raise _Closed from None
+        return b"".join(out), False
+
     async def _pump(self, stream: Any, chunked: bool) -> bool:
-        """Send each item as it comes; False when the client went away or the stream failed.
+        """Send the chunks as they come, to the end of the body; False when the client went
+        away or the stream failed.
 
         While we wait for the next item, a helper task keeps reading the socket: EOF or a
         reset cancels the wait at once; bytes of pipelined requests are kept for later, up to
@@ -366,16 +366,14 @@ class _Connection:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(watch_peer, nursery.cancel_scope)
             try:
-                self.deadline_at = math.inf  # a watch may wait for ever (v2-spec §2.8)
-                async for chunk in stream:
-                    if chunk:
+                ended = False
+                while not ended:
+                    self.deadline_at = math.inf  # a watch may wait for ever (v2-spec §2.8)
+                    body, ended = await self._take(stream, chunked, wait=True)
+                    if body:
                         self._deadline(_WRITE, self.limits.write_timeout)
-                        await self._send_all(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-                        self.deadline_at = math.inf
+                        await self._send_all(body)
             except _Closed:
-                healthy = False
-            except Exception:
-                self.log.exception("http.stream_error")
                 healthy = False
             nursery.cancel_scope.cancel()
         return healthy
