@@ -17,7 +17,7 @@ from pathlib import Path
 
 import tlsfiles  # scripts/tlsfiles.py: scripts/ is on the path
 
-from . import memory, plan, report, startup
+from . import memory, plan, report, startup, targets
 from .cells import WORKLOADS
 from .progress import Progress
 from .runner import Window
@@ -128,6 +128,10 @@ def _outputs(result: dict, servers: list[str], plot_dir: Path | None) -> None:
     if result["memory"]:
         print()
         print(report.memory_table(result["memory"]))
+    checked = targets.check(result["summary"], result.get("startup", []), result["memory"])
+    if any(target.passed is not None for target in checked):
+        print()
+        print(targets.table(checked, result["meta"]["machine"].get("loadavg")))
     if plot_dir is not None and result["summary"]:
         from . import plot
         for path in plot.write(result, plot_dir):
