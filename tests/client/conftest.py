@@ -78,8 +78,9 @@ class FakeServer:
 
     async def _flush_alert(self, stream) -> None:
         """Send the alert OpenSSL wrote when a TLS stream broke (unless send_alerts is
-        off): trio leaves it in the SSLStream's private outgoing buffer, and trionode's
-        server sends it the same way."""
+        off): trio leaves it in the SSLStream's private outgoing buffer. (trionode's own
+        server runs OpenSSL on the socket, which sends it by itself: net/tlsstream.py.
+        This fake keeps trio's stream so that a server that sends no alert can be played.)"""
         if not isinstance(stream, trio.SSLStream) or not self.send_alerts:
             return
         pending = stream._outgoing.read()
